@@ -1,0 +1,153 @@
+"""Settings: the only place that reads the environment.
+
+Every variable carries the ``DESKGUARD_`` prefix except Slack's own tokens and ``REDIS_URL``.
+Lists are comma-separated strings (``DESKGUARD_DNS_NAMESERVERS=127.0.0.1:5353,192.0.2.53``);
+a ``.env`` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    """deskguard's configuration, read from the environment and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DESKGUARD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    # vendor registry and verification
+    registry: Path = Path("examples/vendors.yml")
+    review_interval_days: int = Field(default=90, ge=1, le=3650)
+    dns_nameservers: CommaList = ()
+    dns_timeout: float = Field(default=3.0, gt=0, le=60)
+    dns_cache_file: Path | None = None
+    trusted_authserv_ids: CommaList = ()
+    trusted_arc_sealers: CommaList = ()
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
+    # Slack
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "DESKGUARD_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "DESKGUARD_SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "DESKGUARD_SLACK_SIGNING_SECRET"),
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = Field(default=3000, ge=1, le=65535)
+    host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default
+
+    # state
+    database: Path = Path("deskguard.sqlite3")
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "DESKGUARD_REDIS_URL")
+    )
+
+    # approvals
+    approvals_channel: str | None = None
+    technical_approver_groups: CommaList = ()
+    technical_approver_users: CommaList = ()
+    vendor_manager_groups: CommaList = ()
+    vendor_manager_users: CommaList = ()
+    approval_ttl_hours: float = Field(default=24.0, gt=0)
+    group_cache_seconds: float = Field(default=60.0, ge=0)
+
+    # inbound gate and operations
+    inbound_secret: str | None = None
+    triage_channel: str | None = None
+    vendor_channel: str | None = None
+    reminder_interval_days: float = Field(default=7.0, gt=0)
+    workers: int = Field(default=1, ge=0, le=64)
+    log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
+    log_level: str = Field(default="INFO")
+
+    _split_lists = field_validator(
+        "dns_nameservers",
+        "trusted_authserv_ids",
+        "trusted_arc_sealers",
+        "technical_approver_groups",
+        "technical_approver_users",
+        "vendor_manager_groups",
+        "vendor_manager_users",
+        mode="before",
+    )(_split)
+
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _check_nameservers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            parse_nameserver(entry)
+        return value
+
+    @field_validator("trusted_authserv_ids", "trusted_arc_sealers")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.lower().rstrip(".") for v in value)
+
+    @cached_property
+    def nameservers(self) -> list[tuple[str, int]]:
+        """``dns_nameservers`` as (host, port) pairs."""
+        return [parse_nameserver(entry) for entry in self.dns_nameservers]
+
+
+def parse_nameserver(entry: str) -> tuple[str, int]:
+    """Parse ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+    entry = entry.strip()
+    host, port = entry, 53
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"bad nameserver {entry!r}")
+            port = int(rest[1:])
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+        if not port_text.isdigit():
+            raise ValueError(f"bad port in nameserver {entry!r}")
+        port = int(port_text)
+    if not host or not 0 < port < 65536:
+        raise ValueError(f"bad nameserver {entry!r}")
+    return host, port
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"DESKGUARD_{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; a bad value raises ConfigError naming the variable, in one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"{_env_name(field)}: {first['msg']}") from None
