@@ -345,10 +345,10 @@ class _DnspythonAdapter(dns.resolver.Resolver):
                 raise dns.resolver.LifetimeTimeout(timeout=self._owner.timeout, errors=[])
             raise dns.resolver.NoNameservers(request=None, errors=[])
         rdtype_value = dns.rdatatype.from_text(type_text)
-        if result.outcome is Outcome.NODATA or not result.records:
-            if raise_on_no_answer:
-                raise dns.resolver.NoAnswer(response=None)
-        return _make_answer(qname_obj, rdtype_value, result)
+        answer = _make_answer(qname_obj, rdtype_value, result)
+        if raise_on_no_answer and (result.outcome is Outcome.NODATA or not result.records):
+            raise dns.resolver.NoAnswer(response=answer.response)
+        return answer
 
     def query(self, *args: Any, **kwargs: Any) -> dns.resolver.Answer:  # type: ignore[override]
         return self.resolve(*args, **kwargs)

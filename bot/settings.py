@@ -120,7 +120,9 @@ def parse_nameserver(entry: str) -> tuple[str, int]:
     entry = entry.strip()
     host, port = entry, 53
     if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
+        host, closed, rest = entry[1:].partition("]")
+        if not closed:
+            raise ValueError(f"bad nameserver {entry!r}")
         if rest:
             if not rest.startswith(":"):
                 raise ValueError(f"bad nameserver {entry!r}")

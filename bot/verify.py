@@ -1,0 +1,235 @@
+"""The engine: verify a target (domain, address, message) into a Report.
+
+Domain and address verification ask two questions: is this a registered vendor (the registry), and
+if not, does it imitate one (lookalike detection)? The domain's email posture is checked alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from bot.dns import Resolver
+from bot.errors import InputError
+from bot.lookalike import LookalikeIndex, LookalikeMatch
+from bot.names import Address, InvalidName, normalize_domain, parse_address, to_unicode
+from bot.posture import check_posture
+from bot.registry import Registry, Vendor
+from bot.report import Kind, Reason, Report, decide
+from bot.settings import Settings
+
+_URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+MAX_TARGET_LENGTH = 512
+
+
+class RegistryHolder:
+    """The current registry; reload swaps it atomically and keeps the last good one."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.error: str | None = None
+
+    def replace(self, registry: Registry) -> None:
+        """Install a newly validated registry."""
+        self.registry = registry
+        self.error = None
+
+
+def classify_target(text: str) -> tuple[Kind, str]:
+    """Decide whether ``text`` is an address or a domain; strip URL decoration; validate."""
+    if not isinstance(text, str):
+        raise InputError("target must be text")
+    target = text.strip()
+    if not target:
+        raise InputError("empty target: give a domain (vendor.example) or an address")
+    if len(target) > MAX_TARGET_LENGTH:
+        raise InputError(f"target longer than {MAX_TARGET_LENGTH} characters")
+    target = _URL_PREFIX.sub("", target)
+    if "@" in target:
+        try:
+            return Kind.ADDRESS, str(parse_address(target))
+        except InvalidName as exc:
+            raise InputError(f"not a valid address: {exc}") from None
+    host = re.split(r"[/?#]", target, maxsplit=1)[0]
+    if ":" in host and host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        return Kind.DOMAIN, normalize_domain(host)
+    except InvalidName as exc:
+        raise InputError(f"not a valid domain: {exc}") from None
+
+
+class Verifier:
+    """Verifies domains and addresses (and, with the mail package, messages)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        resolver: Resolver,
+        registry: RegistryHolder,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.registry_holder = registry
+        self._today = today
+        self._index: tuple[Registry, LookalikeIndex] | None = None
+
+    @property
+    def registry(self) -> Registry:
+        """The registry in force now."""
+        return self.registry_holder.registry
+
+    def lookalikes(self) -> LookalikeIndex:
+        """The lookalike index for the current registry (rebuilt when the registry changes)."""
+        registry = self.registry
+        if self._index is None or self._index[0] is not registry:
+            self._index = (registry, LookalikeIndex(registry))
+        return self._index[1]
+
+    async def verify_target(self, text: str) -> Report:
+        """Verify a domain or an address given as free text; raise InputError when unusable."""
+        kind, target = classify_target(text)
+        if kind is Kind.ADDRESS:
+            return await self.verify_address(target)
+        return await self.verify_domain(target)
+
+    async def verify_domain(self, domain: str, *, with_posture: bool = True) -> Report:
+        """Verify one domain: registry, lookalike, posture."""
+        domain = normalize_domain(domain)
+        identity = self.identify_domain(domain)
+        reasons = list(identity.reasons)
+        posture_json: dict[str, Any] | None = None
+        if with_posture:
+            selectors = identity.vendor.dkim_selectors if identity.vendor else ()
+            posture = await check_posture(domain, self.resolver, dkim_selectors=selectors)
+            posture_json = posture.to_json()
+            reasons.extend(posture.reasons())
+        return self._report(domain, Kind.DOMAIN, reasons, identity, posture_json)
+
+    async def verify_address(self, address: str) -> Report:
+        """Verify one address: its domain, and whether it is a registered contact."""
+        parsed = parse_address(address)
+        report = await self.verify_domain(parsed.domain)
+        identity = self.identify_domain(parsed.domain)
+        reasons = list(report.reasons)
+        reasons.extend(self.contact_reasons(parsed, identity.vendor))
+        report.reasons = reasons
+        report.target = str(parsed)
+        report.kind = Kind.ADDRESS
+        report.verdict = decide(reasons, vendor_matched=identity.vendor is not None)
+        return report
+
+    async def verify_many(self, targets: list[str]) -> list[Report | InputError]:
+        """Verify several targets concurrently; unusable ones come back as InputError."""
+
+        async def one(text: str) -> Report | InputError:
+            try:
+                return await self.verify_target(text)
+            except InputError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+
+    # identity: shared with message verification
+
+    def identify_domain(self, domain: str) -> Identity:
+        """Registry and lookalike findings for a normalized domain (no DNS)."""
+        vendor = self.registry.by_domain(domain)
+        if vendor is not None:
+            reasons = [
+                Reason(
+                    "registered_vendor",
+                    f"{to_unicode(domain)} belongs to {vendor.name} (vendor registry).",
+                    data={"vendor_id": vendor.id},
+                )
+            ]
+            if self.registry.is_overdue(vendor, self._today(), self.settings.review_interval_days):
+                reasons.append(
+                    Reason(
+                        "registry_review_overdue",
+                        f"{vendor.name}'s registry entry was last reviewed on "
+                        f"{vendor.last_reviewed.isoformat()}, more than "
+                        f"{self.settings.review_interval_days} days ago; owner: {vendor.owner}.",
+                    )
+                )
+            return Identity(vendor=vendor, imitated=None, match=None, reasons=reasons)
+        match = self.lookalikes().match(domain)
+        if match is not None:
+            imitated = self.registry.get(match.vendor_id)
+            reason = Reason(
+                "lookalike_domain",
+                f"{to_unicode(domain)} imitates {match.vendor_name}'s domain {match.imitated} "
+                f"({match.trick.replace('_', ' ')}): {match.evidence}",
+                data=match.to_json(),
+            )
+            return Identity(vendor=None, imitated=imitated, match=match, reasons=[reason])
+        reason = Reason(
+            "not_in_registry",
+            f"{to_unicode(domain)} is not a registered vendor domain and imitates none.",
+        )
+        return Identity(vendor=None, imitated=None, match=None, reasons=[reason])
+
+    def contact_reasons(self, address: Address, vendor: Vendor | None) -> list[Reason]:
+        """``unknown_contact`` when an address at a vendor's domain is not a registered contact."""
+        if vendor is None:
+            return []
+        found = self.registry.contact(str(address))
+        if found is not None:
+            return []
+        named = ", ".join(c.name for c in vendor.contacts) or "none on file"
+        return [
+            Reason(
+                "unknown_contact",
+                f"{address} is at {vendor.name}'s domain but is not a registered contact "
+                f"(registered: {named}).",
+            )
+        ]
+
+    def _report(
+        self,
+        target: str,
+        kind: Kind,
+        reasons: list[Reason],
+        identity: Identity,
+        posture: dict[str, Any] | None,
+    ) -> Report:
+        callback_vendor = identity.vendor or identity.imitated
+        details: dict[str, Any] = {}
+        if identity.match is not None:
+            details["imitates"] = {
+                **identity.match.to_json(),
+            }
+        return Report(
+            target=target,
+            kind=kind,
+            verdict=decide(reasons, vendor_matched=identity.vendor is not None),
+            reasons=reasons,
+            vendor=identity.vendor.summary() if identity.vendor else None,
+            callback=callback_vendor.callback_card() if callback_vendor else None,
+            posture=posture,
+            details=details,
+        )
+
+
+class Identity:
+    """Who a domain is: the vendor it belongs to, or the vendor it imitates, with reasons."""
+
+    __slots__ = ("imitated", "match", "reasons", "vendor")
+
+    def __init__(
+        self,
+        *,
+        vendor: Vendor | None,
+        imitated: Vendor | None,
+        match: LookalikeMatch | None,
+        reasons: list[Reason],
+    ) -> None:
+        self.vendor = vendor
+        self.imitated = imitated
+        self.match = match
+        self.reasons = reasons
