@@ -1,7 +1,8 @@
 """``deskguard``: verify | spf | registry check | audit export | serve.
 
 Exit status: 0 when a verdict (or the requested output) was produced, 1 when a checked file is
-invalid, 2 for unusable arguments or configuration. Errors are one line on stderr, never a traceback.
+invalid, 2 for unusable arguments or configuration. Errors are one line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     verify = sub.add_parser("verify", help="verify domains, addresses or email files")
-    verify.add_argument("targets", nargs="+", metavar="TARGET", help="domain, address, .eml/.msg or -")
-    verify.add_argument("--json", action="store_true", help="one JSON object per target (JSON Lines)")
+    verify.add_argument(
+        "targets", nargs="+", metavar="TARGET", help="domain, address, .eml/.msg or -"
+    )
+    verify.add_argument(
+        "--json", action="store_true", help="one JSON object per target (JSON Lines)"
+    )
     _common(verify)
 
     spf = sub.add_parser("spf", help="evaluate SPF for a connecting IP and envelope sender")
@@ -172,12 +177,16 @@ async def _verify_file(verifier: Verifier, target: str, settings: Settings) -> R
     else:
         path = Path(target)
         try:
-            with path.open("rb") as handle:
-                data = handle.read(limit + 1)
+            data = await asyncio.to_thread(_read_head, path, limit + 1)
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror or exc}") from None
         name = path.name
     return await verifier.verify_message(data, filename=name)
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
 
 
 async def _spf(args: argparse.Namespace, settings: Settings) -> int:
@@ -288,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = EXIT_USAGE
     except KeyboardInterrupt:
         code = 130
-    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+    except Exception as exc:
         print(f"deskguard: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 70
     sys.exit(code)

@@ -147,7 +147,9 @@ class Snapshot:
     """
 
     def __init__(self, data: dict[str, dict[str, Any]]) -> None:
-        self.data = {_normalize_name(k): {t.upper(): v for t, v in d.items()} for k, d in data.items()}
+        self.data = {
+            _normalize_name(k): {t.upper(): v for t, v in d.items()} for k, d in data.items()
+        }
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
@@ -257,7 +259,7 @@ class Resolver:
         try:
             answer = await self._async.resolve(name, rdtype, search=False, raise_on_no_answer=True)
             result = self._from_answer(name, rdtype, answer)
-        except Exception as exc:  # noqa: BLE001 - every DNS failure becomes a typed outcome
+        except Exception as exc:
             result = self._from_exception(name, rdtype, exc)
         self._observe(rdtype, started, result)
         return result
@@ -303,7 +305,7 @@ class Resolver:
             try:
                 answer = resolver.resolve(key[0], key[1], search=False)
                 result = self._from_answer(key[0], key[1], answer)
-            except Exception as exc:  # noqa: BLE001 - typed outcome
+            except Exception as exc:
                 result = self._from_exception(key[0], key[1], exc)
             self._observe(key[1], started, result)
         self._cache.put(key, result, self._clock())
@@ -359,9 +361,7 @@ def _make_answer(qname: dns.name.Name, rdtype: int, result: DnsResult) -> dns.re
     response = dns.message.make_response(request)
     if result.records:
         texts = [_to_zone_text(rdtype, r) for r in result.records]
-        rrset = response.find_rrset(
-            response.answer, qname, dns.rdataclass.IN, rdtype, create=True
-        )
+        rrset = response.find_rrset(response.answer, qname, dns.rdataclass.IN, rdtype, create=True)
         for text in texts:
             rrset.add(dns.rdata.from_text(dns.rdataclass.IN, rdtype, text), ttl=result.ttl)
     return dns.resolver.Answer(qname, rdtype, dns.rdataclass.IN, response)

@@ -253,6 +253,19 @@ class Registry:
         return vendor.last_reviewed < today - dt.timedelta(days=interval_days)
 
 
+class RegistryHolder:
+    """The current registry; reload swaps it atomically and keeps the last good one."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.error: str | None = None
+
+    def replace(self, registry: Registry) -> None:
+        """Install a newly validated registry."""
+        self.registry = registry
+        self.error = None
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -340,7 +353,8 @@ def _cross_checks(vendors: list[Vendor]) -> list[str]:
             owner = claimed.get(domain)
             if owner is not None and owner != vendor.id:
                 problems.append(
-                    f"vendor {vendor.id!r}: domains: {domain} is already claimed by vendor {owner!r}"
+                    f"vendor {vendor.id!r}: domains: {domain} is already claimed by "
+                    f"vendor {owner!r}"
                 )
             claimed.setdefault(domain, vendor.id)
         for i, contact in enumerate(vendor.contacts):

@@ -17,25 +17,13 @@ from bot.errors import InputError
 from bot.lookalike import LookalikeIndex, LookalikeMatch
 from bot.names import Address, InvalidName, normalize_domain, parse_address, to_unicode
 from bot.posture import check_posture
-from bot.registry import Registry, Vendor
+from bot.registry import Registry, RegistryHolder, Vendor
 from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
-
-
-class RegistryHolder:
-    """The current registry; reload swaps it atomically and keeps the last good one."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.error: str | None = None
-
-    def replace(self, registry: Registry) -> None:
-        """Install a newly validated registry."""
-        self.registry = registry
-        self.error = None
+__all__ = ["Identity", "RegistryHolder", "Verifier", "classify_target"]
 
 
 def classify_target(text: str) -> tuple[Kind, str]:

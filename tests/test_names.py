@@ -64,7 +64,15 @@ def test_parse_address():
 
 
 @pytest.mark.parametrize(
-    "raw", ["no-at-sign", "a@b@c.com", "@example.com", "a..b@example.com", "a b@example.com", "a@bad..com"]
+    "raw",
+    [
+        "no-at-sign",
+        "a@b@c.com",
+        "@example.com",
+        "a..b@example.com",
+        "a b@example.com",
+        "a@bad..com",
+    ],
 )
 def test_parse_address_rejects(raw):
     with pytest.raises(InvalidName):

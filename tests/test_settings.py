@@ -32,7 +32,7 @@ def test_bad_value_names_the_variable(monkeypatch):
 
 def test_bad_nameserver_names_the_variable(monkeypatch):
     monkeypatch.setenv("DESKGUARD_DNS_NAMESERVERS", "127.0.0.1:99999")
-    with pytest.raises(ConfigError, match="^DESKGUARD_DNS_NAMESERVERS:"):
+    with pytest.raises(ConfigError, match=r"^DESKGUARD_DNS_NAMESERVERS:"):
         load_settings()
 
 

@@ -1,0 +1,157 @@
+"""The inbound work queue: one contract suite on real Redis and on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
+from bot.report import Kind, Report, Verdict
+from bot.worker import InboundWorker
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["redis", "sqlite"])
+async def queue(request, tmp_path) -> AsyncIterator[WorkQueue]:
+    if request.param == "redis":
+        client = aioredis.from_url(REDIS_URL)
+        await client.ping()  # fails loudly when Redis is missing
+        prefix = f"test-{uuid.uuid4().hex}"
+        q: WorkQueue = RedisWorkQueue(client, prefix=prefix, visibility=0.3)
+        yield q
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+    else:
+        yield SqliteWorkQueue(tmp_path / "q.sqlite3", visibility=0.3, poll_interval=0.01)
+
+
+async def test_enqueue_claim_ack(queue):
+    job_id = await queue.enqueue(b"From: a@b.example\r\n\r\nhi")
+    assert await queue.depth() == 1
+    (job,) = await queue.claim("w1", block_ms=200)
+    assert job.id == job_id and job.body.startswith(b"From:") and job.attempts == 1
+    assert await queue.claim("w2", block_ms=50) == []
+    await queue.ack(job)
+    assert await queue.depth() == 0
+    assert await queue.oldest_age() == 0.0
+
+
+async def test_a_crashed_consumer_job_is_claimed_again(queue):
+    await queue.enqueue(b"m")
+    (held,) = await queue.claim("dead-worker", block_ms=200)
+    await asyncio.sleep(0.4)  # past the visibility timeout: the worker never came back
+    (again,) = await queue.claim("w2", block_ms=200)
+    assert again.id == held.id and again.attempts == 2
+
+
+async def test_release_gives_the_job_back(queue):
+    await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=200)
+    await queue.release(job)
+    (again,) = await queue.claim("w2", block_ms=500)
+    assert again.id == job.id
+
+
+async def test_post_record_makes_posting_idempotent(queue):
+    assert await queue.begin_post("j1", "w1") is None
+    pending = await queue.begin_post("j1", "w2")
+    assert pending is not None and pending.state == "pending" and pending.owner == "w1"
+    await queue.finish_post("j1", "171.1")
+    done = await queue.begin_post("j1", "w3")
+    assert done is not None and done.state == "posted" and done.ts == "171.1"
+
+
+def _report(body: bytes) -> Report:
+    return Report(
+        target=body.decode()[:20], kind=Kind.MESSAGE, verdict=Verdict.UNVERIFIED, reasons=[]
+    )
+
+
+async def _verify(body: bytes) -> Report:
+    return _report(body)
+
+
+async def test_two_workers_share_without_doubles(queue):
+    posted: list[str] = []
+
+    async def post(job, report, error) -> str:
+        posted.append(job.id)
+        await asyncio.sleep(0.001)
+        return f"ts-{len(posted)}"
+
+    ids = {await queue.enqueue(f"m{i}".encode()) for i in range(40)}
+    stop = asyncio.Event()
+    workers = [InboundWorker(queue, _verify, post, consumer=f"w{i}", block_ms=50) for i in range(2)]
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    for _ in range(400):
+        if await queue.depth() == 0:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.gather(*tasks)
+    assert sorted(posted) == sorted(ids)
+
+
+async def test_crash_mid_message_is_processed_again_and_posted_once(queue):
+    posted: list[str] = []
+
+    async def post(job, report, error) -> str:
+        posted.append(job.id)
+        return "ts-1"
+
+    job_id = await queue.enqueue(b"m")
+    # A worker claims the job and dies before posting: nothing acknowledged.
+    await queue.claim("dying", block_ms=200)
+    await asyncio.sleep(0.4)
+    worker = InboundWorker(queue, _verify, post, consumer="survivor", block_ms=100)
+    (job,) = await queue.claim("survivor", block_ms=200)
+    await worker.process(job)
+    assert posted == [job_id]
+    assert await queue.depth() == 0
+
+
+async def test_crash_after_post_before_ack_does_not_post_twice(queue):
+    posted: list[str] = []
+
+    async def post(job, report, error) -> str:
+        posted.append(job.id)
+        return "ts-1"
+
+    await queue.enqueue(b"m")
+    first = InboundWorker(queue, _verify, post, consumer="w1")
+    (job,) = await queue.claim("w1", block_ms=200)
+    # w1 posts and records the card but dies before acknowledging.
+    assert await queue.begin_post(job.id, "w1") is None
+    await queue.finish_post(job.id, await post(job, None, None))
+    await asyncio.sleep(0.4)
+    (again,) = await queue.claim("w2", block_ms=200)
+    await InboundWorker(queue, _verify, post, consumer="w2").process(again)
+    assert posted == [job.id] and await queue.depth() == 0
+    assert first.consumer == "w1"
+
+
+async def test_pending_post_is_looked_up_before_posting_again(queue):
+    posted: list[str] = []
+
+    async def post(job, report, error) -> str:
+        posted.append(job.id)
+        return "new"
+
+    async def find_posted(job_id: str) -> str | None:
+        return "found-in-slack"
+
+    await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=200)
+    await queue.begin_post(job.id, "w1")  # died between the Slack call and recording it
+    worker = InboundWorker(queue, _verify, post, consumer="w2", find_posted=find_posted)
+    await worker.process(job)
+    assert posted == []
+    record = await queue.begin_post(job.id, "w3")
+    assert record is not None and record.ts == "found-in-slack"
