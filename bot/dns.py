@@ -257,6 +257,7 @@ class Resolver:
             return self.snapshot.lookup(name, rdtype)
         started = time.perf_counter()
         try:
+            assert self._async is not None
             answer = await self._async.resolve(name, rdtype, search=False, raise_on_no_answer=True)
             result = self._from_answer(name, rdtype, answer)
         except Exception as exc:
@@ -324,7 +325,7 @@ class _DnspythonAdapter(dns.resolver.Resolver):
         self.nameservers = ["127.0.0.1"]
         self._owner = owner
 
-    def resolve(  # type: ignore[override]
+    def resolve(
         self,
         qname: Any,
         rdtype: Any = dns.rdatatype.A,
@@ -352,11 +353,13 @@ class _DnspythonAdapter(dns.resolver.Resolver):
             raise dns.resolver.NoAnswer(response=answer.response)
         return answer
 
-    def query(self, *args: Any, **kwargs: Any) -> dns.resolver.Answer:  # type: ignore[override]
+    def query(self, *args: Any, **kwargs: Any) -> dns.resolver.Answer:
         return self.resolve(*args, **kwargs)
 
 
-def _make_answer(qname: dns.name.Name, rdtype: int, result: DnsResult) -> dns.resolver.Answer:
+def _make_answer(
+    qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, result: DnsResult
+) -> dns.resolver.Answer:
     request = dns.message.make_query(qname, rdtype)
     response = dns.message.make_response(request)
     if result.records:
@@ -364,10 +367,10 @@ def _make_answer(qname: dns.name.Name, rdtype: int, result: DnsResult) -> dns.re
         rrset = response.find_rrset(response.answer, qname, dns.rdataclass.IN, rdtype, create=True)
         for text in texts:
             rrset.add(dns.rdata.from_text(dns.rdataclass.IN, rdtype, text), ttl=result.ttl)
-    return dns.resolver.Answer(qname, rdtype, dns.rdataclass.IN, response)
+    return dns.resolver.Answer(qname, rdtype, dns.rdataclass.IN, response)  # type: ignore[arg-type]
 
 
-def _to_zone_text(rdtype: int, record: str) -> str:
+def _to_zone_text(rdtype: dns.rdatatype.RdataType, record: str) -> str:
     if rdtype == dns.rdatatype.TXT:
         raw = record.encode("utf-8")
         chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]

@@ -73,7 +73,7 @@ class RedisWorkQueue:
         visibility: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.redis = client
+        self.redis: Any = client  # redis-py's response types are too loose to help here
         self.stream = f"{prefix}:inbound"
         self.group = "workers"
         self.posts = f"{prefix}:inbound:posts"

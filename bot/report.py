@@ -124,6 +124,9 @@ CATALOGUE: dict[str, Code] = {
     "msg_without_dkim": Code(
         _W, _U, "An Outlook .msg keeps no raw headers for DKIM: save the email as .eml instead."
     ),
+    "inline_forward": Code(
+        _W, _U, "The email was forwarded inline and lost its headers: forward it as an attachment."
+    ),
 }
 
 

@@ -2,7 +2,8 @@
 
 Zones are plain data: ``{name: [(type, data), ...]}`` where data is text in zone-file form,
 or for TXT a string or a list of character-strings. Names in ``timeouts`` are never answered;
-names in ``servfail`` answer SERVFAIL. ``delay`` adds latency to every answer.
+(name, TYPE) pairs in ``type_timeouts`` are never answered for that type only; names in
+``servfail`` answer SERVFAIL. ``delay`` adds latency to every answer.
 Zone files (``*.zone`` in RFC 1035 form) load with :meth:`TestDNSServer.load_zone_file`.
 """
 
@@ -48,6 +49,7 @@ class TestDNSServer:
     def __init__(self, port: int = 0, *, delay: float = 0.0) -> None:
         self.records: dict[str, list[tuple[str, Any, int]]] = defaultdict(list)
         self.timeouts: set[str] = set()
+        self.type_timeouts: set[tuple[str, str]] = set()
         self.servfail: set[str] = set()
         self.delay = delay
         self.queries: list[tuple[str, str]] = []
@@ -115,6 +117,7 @@ class TestDNSServer:
         with self._lock:
             self.records.clear()
             self.timeouts.clear()
+            self.type_timeouts.clear()
             self.servfail.clear()
             self.queries.clear()
 
@@ -126,7 +129,7 @@ class TestDNSServer:
         name = _key(qname)
         with self._lock:
             self.queries.append((name, qtype))
-            timed_out = name in self.timeouts
+            timed_out = name in self.timeouts or (name, qtype) in self.type_timeouts
             failed = name in self.servfail
         if self.delay:
             time.sleep(self.delay)

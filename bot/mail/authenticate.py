@@ -1,0 +1,253 @@
+"""Authenticate a parsed message: DKIM, SPF at the trusted hop, ARC and DMARC, run concurrently.
+
+deskguard's own computation comes first. A pass in a *trusted* Authentication-Results header is
+used only where deskguard's check could not complete (no trusted hop for SPF, an SPF temperror, a
+DKIM key that can no longer be fetched, e.g. rotated), and the result says which source decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dmarc_policy import DmarcPolicy, discover_dmarc
+from bot.dns import Outcome, Resolver
+from bot.mail.arc import ArcResult, verify_arc_async
+from bot.mail.authres import AuthResult, AuthResultsView, read_auth_results
+from bot.mail.dkim import DkimResult, verify_dkim_async
+from bot.mail.dmarc import DmarcResult, evaluate_dmarc
+from bot.mail.message import ParsedMessage
+from bot.mail.received import Hop, host_matches, trusted_hop
+from bot.mail.spf import SpfResult, check_spf_async
+from bot.names import InvalidName, normalize_domain
+
+DESKGUARD, TRUSTED_AR, NO_SOURCE = "deskguard", "trusted_auth_results", "none"
+_DKIM_INCOMPLETE = ("temperror", "permerror")
+
+
+@dataclass(frozen=True)
+class SpfOutcome:
+    """SPF as used for DMARC: the result, the domain it speaks for, and who decided it."""
+
+    result: str
+    domain: str | None
+    source: str
+    explanation: str
+    hop: Hop | None = None
+    detail: SpfResult | None = None
+    own_result: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports."""
+        out: dict[str, Any] = {
+            "result": self.result,
+            "domain": self.domain,
+            "source": self.source,
+            "explanation": self.explanation,
+        }
+        if self.hop is not None:
+            out["hop"] = {"ip": self.hop.ip, "helo": self.hop.from_helo, "by": self.hop.by_host}
+        if self.own_result is not None and self.own_result != self.result:
+            out["deskguard_result"] = self.own_result
+        return out
+
+
+@dataclass(frozen=True)
+class DkimOutcome:
+    """One DKIM signature: deskguard's result, and the effective result after trusted A-R."""
+
+    signature: DkimResult
+    result: str
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form: the signature's own fields plus the effective result and its source."""
+        out = self.signature.to_json()
+        out["deskguard_result"] = self.signature.result
+        out["result"] = self.result
+        out["source"] = self.source
+        return out
+
+
+@dataclass
+class Authentication:
+    """Everything authentication established about one message."""
+
+    spf: SpfOutcome
+    dkim: list[DkimOutcome]
+    arc: ArcResult
+    arc_trusted: bool
+    dmarc: DmarcResult | None
+    auth_results: AuthResultsView
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dkim_source(self) -> str:
+        """Who decided DKIM: deskguard, a trusted A-R header, or nobody (no signatures)."""
+        if not self.dkim:
+            return NO_SOURCE
+        if any(d.source == TRUSTED_AR for d in self.dkim):
+            return TRUSTED_AR
+        return DESKGUARD
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Which source decided each check."""
+        return {
+            "spf": self.spf.source,
+            "dkim": self.dkim_source,
+            "dmarc": DESKGUARD if self.dmarc is not None else NO_SOURCE,
+            "arc": DESKGUARD if self.arc.cv != "none" else NO_SOURCE,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's ``auth`` object."""
+        return {
+            "spf": self.spf.to_json(),
+            "dkim": [d.to_json() for d in self.dkim],
+            "dmarc": self.dmarc.to_json() if self.dmarc is not None else None,
+            "arc": {**self.arc.to_json(), "trusted": self.arc_trusted},
+            "sources": self.sources,
+            "ignored_auth_results": [
+                {"authserv_id": ident, "why": why} for ident, why in self.auth_results.ignored
+            ],
+        }
+
+
+def _domain_of(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = value.strip().strip("<>")
+    text = text.rsplit("@", 1)[-1]
+    try:
+        return normalize_domain(text)
+    except InvalidName:
+        return None
+
+
+async def _no_spf() -> SpfResult | None:
+    return None
+
+
+async def authenticate(
+    msg: ParsedMessage,
+    resolver: Resolver,
+    *,
+    trusted_authserv_ids: Sequence[str],
+    trusted_arc_sealers: Sequence[str],
+) -> Authentication:
+    """Run DKIM, SPF, ARC and DMARC discovery concurrently and combine them."""
+    view = read_auth_results(msg, trusted_authserv_ids)
+    hop = trusted_hop(msg, trusted_authserv_ids)
+    sender = str(msg.return_path) if msg.return_path is not None else ""
+    from_domain = msg.from_address.domain if msg.from_address is not None else None
+    spf_task: Any = _no_spf()
+    if hop is not None and hop.ip:
+        spf_task = check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
+    policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
+    exists_task: Any = domain_exists(from_domain, resolver) if from_domain else _true()
+    dkim_results, spf_result, arc, policy, exists = await asyncio.gather(
+        verify_dkim_async(msg.raw, resolver),
+        spf_task,
+        verify_arc_async(msg.raw, resolver),
+        policy_task,
+        exists_task,
+    )
+    spf = _spf_outcome(hop, spf_result, msg, view)
+    dkim = _dkim_outcomes(dkim_results, view)
+    arc_trusted = (
+        arc.cv == "pass"
+        and bool(arc.sealers)
+        and host_matches(arc.sealers[-1], trusted_arc_sealers)
+    )
+    dmarc = None
+    if from_domain is not None and policy is not None:
+        dmarc = evaluate_dmarc(
+            from_domain,
+            policy,
+            spf_domain=spf.domain,
+            spf_result=spf.result,
+            dkim=[(d.signature.domain, d.result) for d in dkim],
+            from_exists=exists,
+        )
+    return Authentication(
+        spf=spf, dkim=dkim, arc=arc, arc_trusted=arc_trusted, dmarc=dmarc, auth_results=view
+    )
+
+
+async def _none() -> DmarcPolicy | None:
+    return None
+
+
+async def _true() -> bool:
+    return True
+
+
+async def domain_exists(domain: str, resolver: Resolver) -> bool:
+    """False only when the domain is NXDOMAIN for A, AAAA and MX (RFC 9989 non-existent)."""
+    results = await asyncio.gather(*(resolver.query(domain, t) for t in ("A", "AAAA", "MX")))
+    return not all(r.outcome is Outcome.NXDOMAIN for r in results)
+
+
+def _spf_outcome(
+    hop: Hop | None, own: SpfResult | None, msg: ParsedMessage, view: AuthResultsView
+) -> SpfOutcome:
+    if own is not None and own.result != "temperror":
+        domain = msg.return_path.domain if msg.return_path is not None else _domain_of(own.domain)
+        return SpfOutcome(own.result, domain, DESKGUARD, own.explanation, hop, own, own.result)
+    trusted = _trusted_spf_pass(view)
+    if trusted is not None:
+        domain = _domain_of(trusted.properties.get("smtp.mailfrom")) or _domain_of(
+            trusted.properties.get("smtp.helo")
+        )
+        why = "deskguard's own SPF check hit a DNS failure" if own else "no trusted hop"
+        return SpfOutcome(
+            "pass",
+            domain,
+            TRUSTED_AR,
+            f"SPF pass for {domain} recorded at delivery by a trusted Authentication-Results "
+            f"header ({why}).",
+            hop,
+            own,
+            own.result if own else None,
+        )
+    if own is not None:
+        domain = msg.return_path.domain if msg.return_path is not None else _domain_of(own.domain)
+        return SpfOutcome(own.result, domain, DESKGUARD, own.explanation, hop, own, own.result)
+    if hop is None:
+        why = (
+            "no Received header written by a trusted host (DESKGUARD_TRUSTED_AUTHSERV_IDS), so "
+            "the connecting IP is unknown: SPF not evaluated"
+        )
+    else:
+        why = f"the trusted hop by {hop.by_host} records no connecting IP: SPF not evaluated"
+    return SpfOutcome("none", None, NO_SOURCE, why, hop)
+
+
+def _trusted_spf_pass(view: AuthResultsView) -> AuthResult | None:
+    for result in view.find("spf"):
+        if result.result.lower() == "pass":
+            return result
+    return None
+
+
+def _dkim_outcomes(results: Sequence[DkimResult], view: AuthResultsView) -> list[DkimOutcome]:
+    passes = [r for r in view.find("dkim") if r.result.lower() == "pass"]
+    out: list[DkimOutcome] = []
+    for sig in results:
+        incomplete = sig.result in _DKIM_INCOMPLETE and sig.domain
+        if incomplete and any(_ar_matches(ar, sig) for ar in passes):
+            out.append(DkimOutcome(sig, "pass", TRUSTED_AR))
+            continue
+        out.append(DkimOutcome(sig, sig.result, DESKGUARD))
+    return out
+
+
+def _ar_matches(ar: AuthResult, sig: DkimResult) -> bool:
+    domain = _domain_of(ar.properties.get("header.d") or ar.properties.get("header.i"))
+    if domain is None or domain != sig.domain:
+        return False
+    selector = ar.properties.get("header.s")
+    return selector is None or sig.selector is None or selector.lower() == sig.selector.lower()

@@ -1,0 +1,422 @@
+"""Strict email parsing: the message to verify, its author, and every defect on the way.
+
+Input is hostile. Bytes that are not a message raise :class:`bot.errors.InputError`; anything
+else odd about a message (two authors, control characters, a hidden From) becomes a
+:class:`Defect`, which means "cannot verify", never "pass". Forwarded originals attached as
+``message/rfc822`` are unwrapped (at most :data:`MAX_FORWARD_DEPTH` levels) and the innermost one
+is what gets verified, with its exact bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email import errors as email_errors
+from email.policy import default as default_policy
+
+from bot.errors import InputError, TooLargeError
+from bot.mail.htmltext import html_to_text
+from bot.mail.mime import MAX_TEXT_CHARS, body_text, first_forwarded
+from bot.mail.outlook import MSG_NOTE, is_ole, read_msg
+from bot.mail.rawheaders import (
+    Defect,
+    HeaderScan,
+    control_name,
+    decode_words,
+    scan_headers,
+    split_message,
+)
+from bot.names import Address, InvalidName, parse_address
+
+__all__ = [
+    "MAX_FORWARD_DEPTH",
+    "Defect",
+    "HeadersOnly",
+    "ParsedMessage",
+    "parse_headers_only",
+    "parse_message",
+]
+
+MAX_FORWARD_DEPTH = 3
+MAX_FIELD_CHARS = 2000
+THE_MESSAGE = "the message itself"
+INLINE_NOTE = (
+    "the original email was forwarded inline and lost its headers: cannot verify the original: "
+    "forward it as an attachment"
+)
+HEADERS_NOTE = (
+    "only the headers and text of this email were available: SPF, DKIM and DMARC cannot be "
+    "checked; forward the original as an attachment (.eml) to verify it"
+)
+
+_KNOWN_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "return-path",
+        "mime-version",
+        "sender",
+        "reply-to",
+        "dkim-signature",
+        "authentication-results",
+        "arc-seal",
+        "delivered-to",
+        "content-type",
+        "in-reply-to",
+        "references",
+        "x-mailer",
+    }
+)
+_INLINE_MARKERS = re.compile(
+    r"-{3,}\s*forwarded message\s*-{3,}"
+    r"|-{3,}\s*original message\s*-{3,}"
+    r"|^\s*begin forwarded message\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class ParsedMessage:
+    """A message ready to verify: its author, text, defects, and where it came from."""
+
+    raw: bytes
+    headers: list[tuple[str, str]]
+    from_header: str | None
+    from_address: Address | None
+    from_display_name: str | None
+    reply_to: list[Address]
+    return_path: Address | None
+    subject: str
+    body_text: str
+    defects: list[Defect] = field(default_factory=list)
+    forward_depth: int = 0
+    part_path: str = THE_MESSAGE
+    source_format: str = "eml"
+    authenticatable: bool = True
+    notes: list[str] = field(default_factory=list)
+    inline_forward: bool = False
+
+    def header_values(self, name: str) -> list[str]:
+        """Decoded values of every header called ``name`` (case-insensitive), top first."""
+        lowered = name.lower()
+        return [value for key, value in self.headers if key.lower() == lowered]
+
+
+@dataclass
+class HeadersOnly:
+    """An email known only by its headers and text (Slack's forwarded-email file, pasted text)."""
+
+    from_: str
+    subject: str = ""
+    reply_to: str | None = None
+    text: str = ""
+    date: str | None = None
+    message_id: str | None = None
+    to: str | None = None
+
+
+@dataclass
+class _Author:
+    address: Address | None = None
+    display_name: str | None = None
+    defects: list[Defect] = field(default_factory=list)
+
+
+def parse_message(
+    data: bytes, *, filename: str | None = None, max_bytes: int = 25 * 2**20
+) -> ParsedMessage:
+    """Parse a raw email (.eml, Outlook .msg, or a forward carrying the original as an attachment).
+
+    Raises TooLargeError over ``max_bytes`` and InputError for empty input or bytes that are not a
+    message; every other problem is recorded in ``defects`` or ``notes``.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InputError("a message must be given as bytes")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise TooLargeError(
+            f"the message is {len(data):,} bytes, over the {max_bytes:,}-byte limit: send the "
+            "original email without large attachments, or just its headers"
+        )
+    if not data.strip():
+        raise InputError("the file is empty: send the email saved as .eml")
+    if is_ole(data):
+        return _from_msg(data)
+    notes: list[str] = []
+    if filename and filename.lower().endswith(".msg"):
+        notes.append(f"{filename!r} is named .msg but is not an Outlook file: read as a raw email")
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+        notes.append("removed a byte-order mark before the headers")
+    _require_message(data)
+    defects: list[Defect] = []
+    current, depth, path = data, 0, THE_MESSAGE
+    while True:
+        found = first_forwarded(current, notes)
+        if found is None:
+            break
+        name, inner = found
+        shown = f"attachment {name!r}" if name else "a forwarded attachment"
+        if depth >= MAX_FORWARD_DEPTH:
+            defects.append(
+                Defect(
+                    "forward_depth_exceeded",
+                    f"forwarded attachments nest deeper than {MAX_FORWARD_DEPTH} levels: the "
+                    f"message at depth {depth} was verified, not the original inside {shown}",
+                )
+            )
+            break
+        if not _is_message(inner):
+            notes.append(f"{shown} is not an email: verified the message that carries it")
+            break
+        depth += 1
+        current = inner
+        path = f"{shown} (depth {depth})"
+    if depth:
+        notes.append(f"verified the forwarded original in {path}, not the message that carried it")
+    msg = _from_raw(current, notes=notes)
+    msg.defects[:0] = defects
+    msg.forward_depth = depth
+    msg.part_path = path
+    return msg
+
+
+def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
+    """A ParsedMessage from headers and text only: identity and content checks, no
+    authentication."""
+    defects: list[Defect] = []
+    notes = [HEADERS_NOTE]
+    named = [
+        ("From", fields.from_),
+        ("To", fields.to),
+        ("Subject", fields.subject),
+        ("Reply-To", fields.reply_to),
+        ("Date", fields.date),
+        ("Message-ID", fields.message_id),
+    ]
+    headers: list[tuple[str, str]] = []
+    for name, value in named:
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(f"the {name} field must be text")
+        text = value.strip()
+        if len(text) > MAX_FIELD_CHARS:
+            defects.append(
+                Defect("malformed_message", f"the {name} field is {len(text)} characters long")
+            )
+            text = text[:MAX_FIELD_CHARS]
+        bad = control_name(text)
+        if bad is not None:
+            defects.append(Defect("malformed_message", f"{bad} in {name} field"))
+        if name == "From":
+            continue
+        decoded, decode_notes = decode_words(text)
+        notes.extend(f"{name}: {note}" for note in decode_notes)
+        headers.append((name, decoded))
+    author = _author(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
+    from_value, _ = decode_words(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
+    if from_value:
+        headers.insert(0, ("From", from_value))
+    text = (fields.text or "")[:MAX_TEXT_CHARS]
+    subject = next((v for k, v in headers if k == "Subject"), "")
+    msg = ParsedMessage(
+        raw=b"",
+        headers=headers,
+        from_header=from_value or None,
+        from_address=author.address,
+        from_display_name=author.display_name,
+        reply_to=_addresses([fields.reply_to[:MAX_FIELD_CHARS]] if fields.reply_to else [], notes),
+        return_path=None,
+        subject=subject,
+        body_text=text,
+        defects=defects + author.defects,
+        source_format="headers",
+        authenticatable=False,
+        notes=notes,
+    )
+    _mark_inline_forward(msg)
+    return msg
+
+
+def _require_message(data: bytes) -> None:
+    block, _ = split_message(data)
+    scan = scan_headers(block[:200_000], strict=False)
+    if not any(f.name.lower() in _KNOWN_HEADERS for f in scan.fields):
+        raise InputError(
+            "this is not an email: no header block with From, To, Subject, Date or Received was "
+            "found at the start of the file; send the email saved as .eml"
+        )
+
+
+def _is_message(data: bytes) -> bool:
+    try:
+        _require_message(data)
+    except InputError:
+        return False
+    return True
+
+
+def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
+    block, _ = split_message(raw)
+    scan = scan_headers(block)
+    notes.extend(scan.notes)
+    msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes))
+    _mark_inline_forward(msg)
+    return msg
+
+
+def _from_msg(data: bytes) -> ParsedMessage:
+    outlook = read_msg(data)
+    notes = [MSG_NOTE]
+    header_text = outlook.header_text or ""
+    prefix = "Microsoft Mail Internet Headers Version 2.0"
+    if header_text.startswith(prefix):
+        header_text = header_text[len(prefix) :].lstrip()
+    if header_text.strip():
+        block, _ = split_message(header_text.encode("utf-8", "replace"))
+        scan = scan_headers(block)
+    else:
+        notes.append("the .msg kept no transport headers: only the fields Outlook stored are shown")
+        lines = []
+        for name, value in (
+            ("From", outlook.sender),
+            ("To", outlook.to),
+            ("Subject", outlook.subject),
+            ("Date", outlook.date),
+            ("Message-ID", outlook.message_id),
+        ):
+            if value:
+                flat = value.replace("\r", " ").replace("\n", " ")
+                lines.append(f"{name}: {flat}".encode())
+        scan = scan_headers(b"\r\n".join(lines))
+    notes.extend(scan.notes)
+    body = outlook.body
+    if not body.strip() and outlook.html_body:
+        body = html_to_text(outlook.html_body[: MAX_TEXT_CHARS * 4])
+    msg = _assemble(scan, raw=data, notes=notes, body=body[:MAX_TEXT_CHARS])
+    if not msg.subject and outlook.subject:
+        msg.subject = outlook.subject
+    msg.source_format = "msg"
+    msg.authenticatable = False
+    _mark_inline_forward(msg)
+    return msg
+
+
+def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> ParsedMessage:
+    froms = [f for f in scan.fields if f.name.lower() == "from"]
+    author = _Author()
+    if len(froms) == 1:
+        author = _author(froms[0].unfolded)
+    subjects = scan.values("subject")
+    return ParsedMessage(
+        raw=raw,
+        headers=[(f.name, f.value) for f in scan.fields],
+        from_header=froms[0].value if froms else None,
+        from_address=author.address,
+        from_display_name=author.display_name,
+        reply_to=_addresses(scan.unfolded("reply-to"), notes),
+        return_path=_return_path(scan.values("return-path"), notes),
+        subject=subjects[0] if subjects else "",
+        body_text=body,
+        defects=list(scan.defects) + author.defects,
+        notes=notes,
+    )
+
+
+def _author(value: str) -> _Author:
+    """The single author named by a From value (not yet RFC 2047-decoded), with defects."""
+    out = _Author()
+    if not value:
+        return out
+    try:
+        header = default_policy.header_factory("From", value)
+        groups = header.groups
+        problems = [d for d in header.defects if isinstance(d, email_errors.InvalidHeaderDefect)]
+    except Exception as exc:  # the header parser is not hardened against all input
+        out.defects.append(Defect("malformed_message", f"the From header cannot be parsed: {exc}"))
+        return out
+    if any(g.display_name is not None for g in groups):
+        out.defects.append(
+            Defect("multiple_from", "the From header is a group ('name: addresses;'), not a person")
+        )
+        return out
+    addresses = [a for g in groups for a in g.addresses]
+    if len(addresses) > 1:
+        shown = ", ".join(a.addr_spec for a in addresses[:5])
+        out.defects.append(
+            Defect("multiple_from", f"one From header names {len(addresses)} authors: {shown}")
+        )
+        return out
+    if problems or not addresses:
+        why = str(problems[0]) if problems else "no address"
+        out.defects.append(
+            Defect("malformed_message", f"the From header is not a valid address ({why})")
+        )
+        return out
+    author = addresses[0]
+    display = str(author.display_name or "").strip() or None
+    bad = control_name(f"{display or ''}{author.addr_spec}") or _format_char(display or "")
+    if bad is not None:
+        out.defects.append(Defect("malformed_message", f"{bad} in the From header"))
+    try:
+        out.address = parse_address(author.addr_spec)
+    except InvalidName as exc:
+        out.defects.append(
+            Defect("malformed_message", f"the From address {author.addr_spec!r} is invalid: {exc}")
+        )
+    out.display_name = display
+    return out
+
+
+def _format_char(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) == "Cf":
+            return f"invisible format character U+{ord(ch):04X}"
+    return None
+
+
+def _addresses(values: list[str], notes: list[str]) -> list[Address]:
+    out: list[Address] = []
+    for value in values:
+        try:
+            header = default_policy.header_factory("Reply-To", value)
+            specs = [a.addr_spec for a in header.addresses]
+        except Exception:  # hostile header: noted, not fatal
+            notes.append(f"Reply-To {value[:80]!r} cannot be parsed")
+            continue
+        for spec in specs:
+            try:
+                out.append(parse_address(spec))
+            except InvalidName:
+                notes.append(f"Reply-To address {spec[:80]!r} is not valid")
+    return out
+
+
+def _return_path(values: list[str], notes: list[str]) -> Address | None:
+    if not values:
+        return None
+    text = values[0].strip()
+    if text.startswith("<") and ">" in text:
+        text = text[1 : text.index(">")]
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return parse_address(text)
+    except InvalidName:
+        notes.append(f"Return-Path {values[0][:80]!r} is not a valid address")
+        return None
+
+
+def _mark_inline_forward(msg: ParsedMessage) -> None:
+    if _INLINE_MARKERS.search(msg.body_text[:MAX_TEXT_CHARS]):
+        msg.inline_forward = True
+        msg.notes.append(INLINE_NOTE)

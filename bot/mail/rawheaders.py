@@ -1,0 +1,276 @@
+"""The raw header block, read byte by byte: what Python's ``email`` parser hides.
+
+``email`` keeps only the first of two From headers, reads `` From:`` as a continuation line and
+silently accepts control characters. This scanner sees every field as written, unfolds and decodes
+it (RFC 2047), and records each structural oddity as a :class:`Defect`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email.header import decode_header
+
+MAX_FIELDS = 5000
+MAX_FIELD_BYTES = 100_000
+
+_SPLIT = re.compile(rb"\r?\n\r?\n")
+_FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)([ \t]*):")
+_MBOX_FROM = re.compile(rb"^From ")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+# Raw byte sequences that have no business in a header, with a human name for each.
+_BAD_BYTES: tuple[tuple[bytes, str], ...] = (
+    (b"\x00", "NUL byte"),
+    (b"\x0b", "vertical tab (VT)"),
+    (b"\x0c", "form feed (FF)"),
+    (b"\xc2\xa0", "no-break space (U+00A0)"),
+    (b"\xe2\x80\xa8", "line separator (U+2028)"),
+    (b"\xe2\x80\xa9", "paragraph separator (U+2029)"),
+)
+_OTHER_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Defect:
+    """Something wrong with a message's structure: never verified, and why."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RawField:
+    """One header field as written: name, raw bytes (name to end, folds kept), the unfolded text
+    and the decoded value (RFC 2047)."""
+
+    name: str
+    raw: bytes
+    unfolded: str
+    value: str
+    folded: bool
+
+
+@dataclass
+class HeaderScan:
+    """Every field of a header block in order, plus defects and notes found on the way."""
+
+    fields: list[RawField] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def values(self, name: str) -> list[str]:
+        """Decoded values of every field called ``name`` (case-insensitive), in order."""
+        lowered = name.lower()
+        return [f.value for f in self.fields if f.name.lower() == lowered]
+
+    def unfolded(self, name: str) -> list[str]:
+        """Unfolded, not yet decoded values of every field called ``name``, in order."""
+        lowered = name.lower()
+        return [f.unfolded for f in self.fields if f.name.lower() == lowered]
+
+
+def split_message(data: bytes) -> tuple[bytes, bytes]:
+    """Split raw bytes at the first empty line into (header block, body)."""
+    match = _SPLIT.search(data)
+    if match is None:
+        return data, b""
+    return data[: match.start()], data[match.end() :]
+
+
+def control_name(text: str) -> str | None:
+    """The name of the first character in ``text`` that a header must not hold, if any."""
+    for ch in text:
+        if ch == "\t":
+            continue
+        if ch == "\u00a0":
+            return "no-break space (U+00A0)"
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            return _describe_control(ch)
+        if cat in ("Zl", "Zp"):
+            return f"{unicodedata.name(ch, 'separator').lower()} (U+{ord(ch):04X})"
+    return None
+
+
+def _describe_control(ch: str) -> str:
+    names = {"\x00": "NUL byte", "\x0b": "vertical tab (VT)", "\x0c": "form feed (FF)"}
+    return names.get(ch, f"control character U+{ord(ch):04X}")
+
+
+def decode_words(value: str) -> tuple[str, list[str]]:
+    """Decode RFC 2047 encoded words; unknown or wrong charsets are decoded with replacement
+    characters and reported in the returned notes, never raised."""
+    if "=?" not in value:
+        return value, []
+    notes: list[str] = []
+    try:
+        chunks = decode_header(value)
+    except Exception as exc:  # any parser failure means "keep the raw text"
+        return value, [f"could not decode encoded words ({exc}); shown as written"]
+    out: list[str] = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        out.append(decode_bytes(chunk, charset, notes))
+    return "".join(out), notes
+
+
+def decode_bytes(data: bytes, charset: str | None, notes: list[str]) -> str:
+    """Decode ``data`` in ``charset`` (UTF-8 when unknown), replacing what does not decode."""
+    name = (charset or "utf-8").strip().lower()
+    if name in ("unknown-8bit", "x-unknown", ""):
+        name = "utf-8"
+    try:
+        return data.decode(name)
+    except LookupError:
+        notes.append(f"unknown charset {charset!r}: decoded as UTF-8 with replacement characters")
+    except UnicodeDecodeError:
+        notes.append(f"text is not valid {charset or 'UTF-8'}: undecodable bytes replaced")
+    return data.decode("utf-8", "replace")
+
+
+def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
+    """Read every field of a raw header block.
+
+    With ``strict`` (the message being verified), structural oddities become defects; for MIME
+    part headers only the fields are wanted.
+    """
+    scan = HeaderScan()
+    lines = block.split(b"\n")
+    if lines and _MBOX_FROM.match(lines[0]) and not _FIELD.match(lines[0]):
+        lines = lines[1:]
+        scan.notes.append("skipped an mbox 'From ' separator line before the headers")
+    current: list[bytes] = []
+    first_indented = False
+    for index, line in enumerate(lines):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line[:1] in (b" ", b"\t"):
+            if current:
+                current.append(line)
+                continue
+            if not line.strip():
+                continue
+            first_indented = True
+            if strict:
+                shown = line.decode("utf-8", "replace").strip()[:60]
+                scan.defects.append(
+                    Defect(
+                        "malformed_message",
+                        f"the first header line starts with a space ({shown!r}): mail programs "
+                        "disagree on whether it is a header",
+                    )
+                )
+            current = [line.lstrip(b" \t")]
+            continue
+        if current:
+            _finish(scan, current, strict=strict)
+        current = []
+        if not line:
+            continue
+        if not _FIELD.match(line):
+            if strict:
+                shown = line.decode("utf-8", "replace")[:60]
+                scan.defects.append(
+                    Defect(
+                        "malformed_message",
+                        f"header line {index + 1} is not a 'Name: value' field: {shown!r}",
+                    )
+                )
+            continue
+        current = [line]
+        if len(scan.fields) >= MAX_FIELDS:
+            scan.defects.append(
+                Defect("malformed_message", f"more than {MAX_FIELDS} header fields")
+            )
+            current = []
+            break
+    if current:
+        _finish(scan, current, strict=strict)
+    if strict:
+        _check_from(scan, first_indented)
+    return scan
+
+
+def _finish(scan: HeaderScan, lines: list[bytes], *, strict: bool) -> None:
+    raw = b"\r\n".join(lines)
+    match = _FIELD.match(raw)
+    if match is None:  # pragma: no cover - callers only pass lines that matched
+        return
+    name = match.group(1).decode("ascii")
+    if strict and match.group(2):
+        scan.defects.append(
+            Defect(
+                "malformed_message",
+                f"space before the colon in the {name!r} header ('{name} :'): mail programs "
+                "disagree on whether it is a header",
+            )
+        )
+    body = raw[match.end() :]
+    if len(body) > MAX_FIELD_BYTES:
+        if strict:
+            scan.defects.append(
+                Defect("malformed_message", f"the {name} header is {len(body)} bytes long")
+            )
+        body = body[:MAX_FIELD_BYTES]
+    if strict:
+        _check_bytes(scan, name, raw)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        scan.notes.append(f"the {name} header holds bytes that are not UTF-8: replaced")
+    unfolded = _FOLD.sub("", text).strip(" \t\r\n")
+    value, notes = decode_words(unfolded)
+    scan.notes.extend(f"{name} header: {note}" for note in notes)
+    if strict and "=?" in unfolded:
+        hidden = control_name(value.replace("\u00a0", " "))
+        if hidden is not None:
+            scan.defects.append(
+                Defect("malformed_message", f"{hidden} hidden in an encoded word in {name} header")
+            )
+    scan.fields.append(
+        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=len(lines) > 1)
+    )
+
+
+def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
+    for needle, label in _BAD_BYTES:
+        if needle in raw:
+            scan.defects.append(Defect("malformed_message", f"{label} in {name} header"))
+    if _LONE_CR.search(raw):
+        scan.defects.append(
+            Defect("malformed_message", f"a lone carriage return (CR) in {name} header")
+        )
+    other = _OTHER_CONTROL.search(raw)
+    if other is not None:
+        scan.defects.append(
+            Defect(
+                "malformed_message",
+                f"control character 0x{other.group(0)[0]:02X} in {name} header",
+            )
+        )
+
+
+def _check_from(scan: HeaderScan, first_indented: bool) -> None:
+    froms = [f for f in scan.fields if f.name.lower() == "from"]
+    if len(froms) > 1:
+        how = " (one of them hidden as a continuation line)" if first_indented else ""
+        scan.defects.append(Defect("multiple_from", f"{_count(len(froms))} From headers{how}"))
+    for item in froms:
+        if item.folded:
+            scan.defects.append(
+                Defect(
+                    "malformed_message",
+                    "the From header is folded over several lines: mail programs disagree on "
+                    "what it says",
+                )
+            )
+
+
+def _count(n: int) -> str:
+    return {2: "two", 3: "three"}.get(n, str(n))

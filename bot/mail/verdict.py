@@ -1,0 +1,202 @@
+"""Authentication reasons for a message, with the floors the issue's verdict rules need.
+
+* From at a registered vendor's domain (or a subdomain) that authentication does not establish
+  (DMARC fails, or no aligned SPF/DKIM pass) -> ``spoofed``.
+* DMARC fail on a domain that is not a vendor's -> ``unverified``, not "spoofed" (nobody is being
+  impersonated by the domain itself; the registry decides identity).
+* A check that could not complete -> ``unverified``; per-mechanism failures do not lower the verdict
+  when DMARC passed anyway.
+* A trusted ARC pass never overrules DMARC for a vendor's domain.
+"""
+
+from __future__ import annotations
+
+from bot.mail.authenticate import TRUSTED_AR, Authentication
+from bot.names import to_unicode
+from bot.report import Reason, Severity, Verdict
+
+_V, _U, _X = Verdict.VERIFIED, Verdict.UNVERIFIED, Verdict.SPOOFED
+
+
+def auth_reasons(
+    auth: Authentication, *, vendor_domain: bool, vendor_name: str | None
+) -> list[Reason]:
+    """Reasons from SPF, DKIM, DMARC, ARC and the Authentication-Results trust decisions."""
+    dmarc = auth.dmarc
+    established = dmarc is not None and (dmarc.result == "pass" or dmarc.aligned_pass)
+    reasons: list[Reason] = []
+    reasons.extend(_dmarc_reasons(auth, vendor_domain=vendor_domain, vendor_name=vendor_name))
+    reasons.extend(_spf_reasons(auth, established))
+    reasons.extend(_dkim_reasons(auth, established))
+    reasons.extend(_arc_reasons(auth, established))
+    if auth.auth_results.ignored:
+        ids = sorted({ident for ident, _ in auth.auth_results.ignored})
+        whys = "; ".join(f"{ident}: {why}" for ident, why in auth.auth_results.ignored[:5])
+        reasons.append(
+            Reason(
+                "untrusted_auth_results",
+                f"{len(auth.auth_results.ignored)} Authentication-Results header(s) written "
+                f"outside the trusted boundary were ignored ({whys}).",
+                data={"authserv_ids": ids},
+            )
+        )
+    used = [s for s, src in auth.sources.items() if src == TRUSTED_AR]
+    if used:
+        reasons.append(
+            Reason(
+                "trusted_auth_results_used",
+                f"{' and '.join(u.upper() for u in used)} decided by the trusted "
+                "Authentication-Results written at delivery, because deskguard's own check "
+                "could not complete.",
+                data={"checks": used},
+            )
+        )
+    return reasons
+
+
+def _dmarc_reasons(
+    auth: Authentication, *, vendor_domain: bool, vendor_name: str | None
+) -> list[Reason]:
+    dmarc = auth.dmarc
+    if dmarc is None:
+        return []
+    domain = to_unicode(dmarc.from_domain)
+    data = {"policy": dmarc.policy, "from_domain": dmarc.from_domain}
+    whose = f", a registered domain of {vendor_name}," if vendor_domain and vendor_name else ""
+    if dmarc.result == "pass":
+        return [Reason("dmarc_pass", f"DMARC passed for {domain}: {dmarc.reason}.", data=data)]
+    if dmarc.result == "temperror":
+        return [Reason("dmarc_temperror", f"DMARC for {domain}: {dmarc.reason}.", data=data)]
+    if dmarc.result == "none":
+        if dmarc.aligned_pass:
+            return [
+                Reason(
+                    "dmarc_none",
+                    f"{dmarc.reason}; the From domain is authenticated but publishes no DMARC "
+                    "policy.",
+                    floor=_V,
+                    data=data,
+                )
+            ]
+        if vendor_domain:
+            return [
+                Reason(
+                    "dmarc_none",
+                    f"{dmarc.reason}: nothing shows that {domain}{whose} sent this message.",
+                    severity=Severity.CRITICAL,
+                    floor=_X,
+                    data=data,
+                )
+            ]
+        return [Reason("dmarc_none", f"{dmarc.reason}.", data=data)]
+    # fail
+    if vendor_domain:
+        if auth.arc_trusted:
+            note = " A trusted ARC sealer vouches for the message, but ARC never overrules DMARC "
+            note += "for a registered vendor's domain."
+        else:
+            note = ""
+        return [
+            Reason(
+                "dmarc_fail",
+                f"DMARC failed for {domain}{whose}: {dmarc.reason}.{note}",
+                data=data,
+            )
+        ]
+    if auth.arc_trusted:
+        return [
+            Reason(
+                "dmarc_fail",
+                f"DMARC failed for {domain} ({dmarc.reason}), but a trusted ARC sealer "
+                f"({auth.arc.sealers[-1]}) vouches that it passed before forwarding.",
+                severity=Severity.WARNING,
+                floor=_U,
+                data=data,
+            )
+        ]
+    return [
+        Reason(
+            "dmarc_fail",
+            f"DMARC failed for {domain}: {dmarc.reason}. {domain} is not a registered vendor "
+            "domain, so this says only that the sender is not authenticated.",
+            severity=Severity.HIGH,
+            floor=_U,
+            data=data,
+        )
+    ]
+
+
+def _spf_reasons(auth: Authentication, established: bool) -> list[Reason]:
+    spf = auth.spf
+    floor = _V if established else None
+    domain = spf.domain or "?"
+    if spf.result in ("fail", "softfail"):
+        return [
+            Reason(
+                "spf_fail",
+                f"SPF {spf.result} for {domain}: {spf.explanation}",
+                floor=floor,
+                data={"result": spf.result, "domain": spf.domain},
+            )
+        ]
+    if spf.result == "temperror":
+        return [Reason("spf_temperror", f"SPF for {domain}: {spf.explanation}", floor=floor)]
+    if spf.result == "permerror":
+        return [Reason("spf_permerror", f"SPF for {domain}: {spf.explanation}", floor=floor)]
+    return []
+
+
+def _dkim_reasons(auth: Authentication, established: bool) -> list[Reason]:
+    floor = _V if established else None
+    reasons: list[Reason] = []
+    for outcome in auth.dkim:
+        sig = outcome.signature
+        label = f"DKIM signature #{sig.index + 1} (d={sig.domain or '?'}, s={sig.selector or '?'})"
+        data = {"index": sig.index, "domain": sig.domain, "result": outcome.result}
+        if sig.unsigned_body_bytes > 0 and outcome.result == "pass":
+            reasons.append(
+                Reason(
+                    "unsigned_body_content",
+                    f"{label} signs only the first {sig.body_length} bytes of the body (l=); "
+                    f"{sig.unsigned_body_bytes} bytes were appended unsigned and may be anyone's.",
+                    data={**data, "unsigned_body_bytes": sig.unsigned_body_bytes},
+                )
+            )
+        if outcome.result == "pass":
+            continue
+        if outcome.result == "temperror":
+            reasons.append(
+                Reason("dkim_temperror", f"{label}: {sig.reason}", floor=floor, data=data)
+            )
+        else:
+            reasons.append(
+                Reason(
+                    "dkim_fail",
+                    f"{label} is not a pass ({outcome.result}): {sig.reason}",
+                    floor=floor,
+                    data=data,
+                )
+            )
+    return reasons
+
+
+def _arc_reasons(auth: Authentication, established: bool) -> list[Reason]:
+    arc = auth.arc
+    if arc.cv == "fail":
+        return [
+            Reason(
+                "arc_fail",
+                f"The ARC chain is broken: {arc.reason}",
+                floor=_V if established else None,
+            )
+        ]
+    if auth.arc_trusted:
+        return [
+            Reason(
+                "arc_pass",
+                f"The ARC chain ({arc.instances} instance(s)) validates and its latest sealer "
+                f"{arc.sealers[-1]} is trusted (DESKGUARD_TRUSTED_ARC_SEALERS).",
+                data={"sealers": list(arc.sealers)},
+            )
+        ]
+    return []
