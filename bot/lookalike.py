@@ -237,7 +237,7 @@ class LookalikeIndex:
                 vendor.id, vendor.name, domain, "domain", label, text, _compact(text), suffix
             )
             self._add_brand(target)
-            self._add_tokens(target, to_unicode(domain))
+            self._add_tokens(target, to_unicode(reg))
             self._add_key(prototype(text), target, seen_keys)
         suffix = registrable_domain(primary).partition(".")[2]
         for alias in vendor.aliases:
@@ -506,14 +506,16 @@ def _change_evidence(q: _Query, t: _Target, distance: int = 0) -> str:
 
 
 def _tld_evidence(q: _Query, t: _Target) -> str:
+    theirs = to_unicode(t.suffix)
+    ours = q.registrable[len(q.text) + 1 :]
     return (
-        f"'{q.label}.{q.suffix}' is {t.vendor_name}'s domain '{t.label}.{t.suffix}' "
-        f"under '.{q.suffix}' instead of '.{t.suffix}'"
+        f"'{q.registrable}' is {t.vendor_name}'s domain '{t.text}.{theirs}' "
+        f"under '.{ours}' instead of '.{theirs}'"
     )
 
 
 def _embedded_evidence(q: _Query, t: _Target, written: str) -> str:
-    vendor_domain = to_unicode(t.domain)
+    vendor_domain = to_unicode(f"{t.label}.{t.suffix}")
     shown = (
         f"'{vendor_domain}'" if written == vendor_domain else f"'{vendor_domain}' as '{written}'"
     )
@@ -524,7 +526,7 @@ def _embedded_evidence(q: _Query, t: _Target, written: str) -> str:
 
 
 def _words_evidence(q: _Query, t: _Target, core: str, words: tuple[str, ...]) -> str:
-    added = _join([f"'{w}'" for w in words])
+    added = _join([f"'{w}'" for w in dict.fromkeys(words)])
     text = f"{_label_ref(q)} is {_target_ref(t)} with {added} added"
     if core != t.compact:
         text += " and " + _join(_changes(t.compact, core))

@@ -97,12 +97,15 @@ class RedisWorkQueue:
         self._group_ready = True
 
     async def enqueue(self, body: bytes) -> str:
-        """Store a message durably; return its id."""
-        await self._ensure_group()
+        """Store a message durably; return its id (StoreError when Redis is unreachable)."""
         job_id = new_job_id()
-        await self.redis.xadd(
-            self.stream, {"id": job_id, "body": body, "received_at": repr(self._clock())}
-        )
+        try:
+            await self._ensure_group()
+            await self.redis.xadd(
+                self.stream, {"id": job_id, "body": body, "received_at": repr(self._clock())}
+            )
+        except aioredis.RedisError as exc:
+            raise StoreError(f"redis: {exc}") from None
         return job_id
 
     async def claim(self, consumer: str, count: int = 1, block_ms: int = 1000) -> list[Job]:

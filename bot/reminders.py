@@ -6,11 +6,16 @@ exactly one of them posts for each period.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.registry import Registry, Vendor
+
+log = logging.getLogger("deskguard.reminders")
 
 FirstUse = Callable[[str], Awaitable[bool]]
 Post = Callable[[str, list[Vendor]], Awaitable[None]]
@@ -65,3 +70,31 @@ async def send_if_due(
         return False
     await post(reminder_text(current.overdue, interval_days), current.overdue)
     return True
+
+
+async def run_schedule(
+    stop: asyncio.Event,
+    registry: Callable[[], Registry],
+    *,
+    interval_days: int,
+    period_days: float,
+    first_use: FirstUse,
+    post: Post,
+    check_every: float = 3600.0,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> None:
+    """Check hourly (by default) whether this period's reminder is due, until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            await send_if_due(
+                registry(),
+                now(),
+                interval_days=interval_days,
+                period_days=period_days,
+                first_use=first_use,
+                post=post,
+            )
+        except Exception:
+            log.exception("review reminder failed; will try again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=check_every)

@@ -207,7 +207,10 @@ def test_vendor_name_and_imitated_domain_are_the_registrys(index: LookalikeIndex
 
 
 def test_evidence_reads_as_a_sentence(index: LookalikeIndex) -> None:
-    assert _match(index, "northwlnd.io").evidence == "'northwlnd' is 'northwind' with 'i' written as 'l'"
+    assert (
+        _match(index, "northwlnd.io").evidence
+        == "'northwlnd' is 'northwind' with 'i' written as 'l'"
+    )
 
 
 def test_to_json_carries_every_field(index: LookalikeIndex) -> None:
@@ -293,6 +296,8 @@ def test_siblings_under_a_vendors_registrable_domain_are_not_flagged() -> None:
     assert index.match("www.acme-industrial.com") is None
     assert index.match("acme-industrial.com") is None
     assert _match(index, "acme-industrial.net").trick == "tld_swap"
+    found = _match(index, "mail.acme-industrial.com.evil.example")
+    assert (found.trick, found.imitated) == ("domain_as_label", "mail.acme-industrial.com")
 
 
 # true negatives
@@ -395,6 +400,10 @@ def test_idn_vendor_domain_is_matched_in_unicode() -> None:
     assert index.match(own) is None  # its own domain, as punycode
     found = _match(index, "müller-technik.com")
     assert (found.trick, found.imitated) == ("tld_swap", own)
+    assert found.evidence == (
+        "'müller-technik.com' is Müller Technik's domain 'müller-technik.de' "
+        "under '.com' instead of '.de'"
+    )
     assert _match(index, "muller-technik.de").trick == "confusable"
 
 

@@ -237,7 +237,7 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
         return_path=None,
         subject=subject,
         body_text=text,
-        defects=defects + author.defects,
+        defects=_unique(defects + author.defects),
         source_format="headers",
         authenticatable=False,
         notes=notes,
@@ -326,7 +326,7 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
         return_path=_return_path(scan.values("return-path"), notes),
         subject=subjects[0] if subjects else "",
         body_text=body,
-        defects=list(scan.defects) + author.defects,
+        defects=_unique([*scan.defects, *author.defects]),
         notes=notes,
     )
 
@@ -335,6 +335,10 @@ def _author(value: str) -> _Author:
     """The single author named by a From value (not yet RFC 2047-decoded), with defects."""
     out = _Author()
     if not value:
+        return out
+    hidden = control_name(value)
+    if hidden is not None:
+        out.defects.append(Defect("malformed_message", f"{hidden} in From header"))
         return out
     try:
         header = default_policy.header_factory("From", value)
@@ -374,6 +378,10 @@ def _author(value: str) -> _Author:
         )
     out.display_name = display
     return out
+
+
+def _unique(defects: list[Defect]) -> list[Defect]:
+    return list(dict.fromkeys(defects))
 
 
 def _format_char(text: str) -> str | None:

@@ -122,7 +122,7 @@ def decode_words(value: str) -> tuple[str, list[str]]:
 def decode_bytes(data: bytes, charset: str | None, notes: list[str]) -> str:
     """Decode ``data`` in ``charset`` (UTF-8 when unknown), replacing what does not decode."""
     name = (charset or "utf-8").strip().lower()
-    if name in ("unknown-8bit", "x-unknown", ""):
+    if not name:
         name = "utf-8"
     try:
         return data.decode(name)
