@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from tests.support.dnsserver import TestDNSServer
-from tests.support.signed import Key, build, prepend, received, rsa_key, sign
+from tests.support.mailsign import SigningKey as Key
+from tests.support.mailsign import build, prepend, rsa_key, sign
+from tests.support.signed import received
 
 ROOT = Path(__file__).resolve().parents[1]
 DESKGUARD = Path(sys.executable).parent / "deskguard"
@@ -44,7 +46,7 @@ def _lines(out: bytes) -> list[dict[str, Any]]:
 @pytest.fixture
 def key(dns_server: TestDNSServer) -> Key:
     k = rsa_key(2048)
-    dns_server.add(f"s1._domainkey.{NW}", "TXT", k.txt)
+    dns_server.add(f"s1._domainkey.{NW}", "TXT", k.txt())
     return k
 
 
@@ -59,7 +61,9 @@ def env(dns_server: TestDNSServer) -> dict[str, str]:
 
 
 def _genuine(key: Key) -> bytes:
-    msg = sign(build(from_=f"Dana Whitfield <dana.whitfield@{NW}>"), NW, "s1", key)
+    msg = sign(
+        build(from_=f"Dana Whitfield <dana.whitfield@{NW}>"), domain=NW, selector="s1", key=key
+    )
     return prepend(
         msg,
         f"Return-Path: <dana.whitfield@{NW}>",

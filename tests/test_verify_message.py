@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dkim
 import pytest
-from bot.mail.message import HeadersOnly
 
 from bot.dns import Resolver
 from bot.errors import InputError, TooLargeError
+from bot.mail.message import HeadersOnly
 from bot.registry import Registry, RegistryHolder
 from bot.report import Report, Verdict
 from bot.settings import Settings
 from bot.verify import Verifier
 from tests.support.dnsserver import TestDNSServer
-from tests.support.signed import Key, build, prepend, received, rsa_key, sign
+from tests.support.mailsign import SigningKey as Key
+from tests.support.mailsign import arc_seal, build, prepend, rsa_key, sign
+from tests.support.signed import received
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OUR_MX = "mx.example-corp.test"
@@ -47,10 +48,10 @@ def key() -> Key:
 def verifier(
     resolver: Resolver, registry: Registry, dns_server: TestDNSServer, key: Key
 ) -> Verifier:
-    dns_server.add(f"s1._domainkey.{NW}", "TXT", key.txt)
-    dns_server.add("s1._domainkey.northwind-support.com", "TXT", key.txt)
-    dns_server.add("s1._domainkey.fabrikam.co.uk", "TXT", key.txt)
-    dns_server.add("s1._domainkey.unrelated-example.org", "TXT", key.txt)
+    dns_server.add(f"s1._domainkey.{NW}", "TXT", key.txt())
+    dns_server.add("s1._domainkey.northwind-support.com", "TXT", key.txt())
+    dns_server.add("s1._domainkey.fabrikam.co.uk", "TXT", key.txt())
+    dns_server.add("s1._domainkey.unrelated-example.org", "TXT", key.txt())
     return Verifier(_settings(), resolver, RegistryHolder(registry))
 
 
@@ -63,7 +64,7 @@ def _delivered(msg: bytes, *, ip: str = NW_IP, helo: str = NW_HELO, rp: str | No
 
 
 def _genuine(key: Key, **kw: str) -> bytes:
-    return sign(build(from_=DANA, **kw), NW, "s1", key)
+    return sign(build(from_=DANA, **kw), domain=NW, selector="s1", key=key)
 
 
 def _codes(report: Report) -> set[str]:
@@ -103,7 +104,7 @@ async def test_genuine_vendor_mail_is_verified(verifier: Verifier, key: Key) -> 
 async def test_without_trusted_hop_spf_is_none_and_dkim_decides(
     resolver: Resolver, registry: Registry, dns_server: TestDNSServer, key: Key
 ) -> None:
-    dns_server.add(f"s1._domainkey.{NW}", "TXT", key.txt)
+    dns_server.add(f"s1._domainkey.{NW}", "TXT", key.txt())
     plain = Verifier(_settings(trusted_authserv_ids=()), resolver, RegistryHolder(registry))
     report = await plain.verify_message(_delivered(_genuine(key), rp="dana.whitfield@" + NW))
     auth = report.details["auth"]
@@ -178,7 +179,9 @@ async def test_vendor_without_dmarc_policy(verifier: Verifier, key: Key) -> None
     report = await verifier.verify_message(unsigned)
     assert report.verdict is Verdict.SPOOFED
     assert "dmarc_none" in _codes(report)
-    signed = sign(build(from_="oliver@fabrikam.co.uk"), "fabrikam.co.uk", "s1", key)
+    signed = sign(
+        build(from_="oliver@fabrikam.co.uk"), domain="fabrikam.co.uk", selector="s1", key=key
+    )
     report = await verifier.verify_message(_delivered(signed, ip="198.51.100.9", helo="x.example"))
     assert report.details["auth"]["dmarc"]["aligned_pass"] is True
     assert report.verdict is Verdict.UNVERIFIED  # authenticated, but not a registered contact
@@ -192,7 +195,9 @@ async def test_rotated_key_falls_back_to_trusted_auth_results(
     verifier: Verifier, dns_server: TestDNSServer, key: Key
 ) -> None:
     other = rsa_key(2048, "rotated")
-    msg = sign(build(from_=DANA), NW, "old", other)  # old._domainkey is not published
+    msg = sign(
+        build(from_=DANA), domain=NW, selector="old", key=other
+    )  # old._domainkey is not published
     ar = f"Authentication-Results: {OUR_MX}; dkim=pass header.d={NW} header.s=old"
     raw = prepend(msg, ar, received(OUR_MX, "relay.elsewhere.example", "198.51.100.77"))
     raw = prepend(raw, f"Return-Path: <dana.whitfield@{NW}>")
@@ -239,23 +244,20 @@ async def test_servfail_on_dmarc_policy_is_unverified(
 
 
 def _arc_sealed(msg: bytes, key: Key, sealer: str) -> bytes:
-    ar = f"Authentication-Results: {sealer}; dkim=pass header.d={NW}; spf=pass"
-    with_ar = prepend(msg, ar)
-    arc_headers = dkim.arc_sign(
-        with_ar,
-        b"arc",
-        sealer.encode(),
-        key.pem,
-        sealer.encode(),
-        include_headers=[b"from", b"to", b"subject", b"date"],
+    return arc_seal(
+        msg,
+        domain=sealer,
+        selector="arc",
+        key=key,
+        srv_id=sealer,
+        results=f"dkim=pass header.d={NW}; spf=pass smtp.mailfrom={NW}",
     )
-    return b"".join(arc_headers) + with_ar
 
 
 async def test_trusted_arc_never_overrules_dmarc_for_vendor(
     verifier: Verifier, dns_server: TestDNSServer, key: Key
 ) -> None:
-    dns_server.add("arc._domainkey.arc.trusted.example", "TXT", key.txt)
+    dns_server.add("arc._domainkey.arc.trusted.example", "TXT", key.txt())
     sealed = _arc_sealed(build(from_=DANA), key, "arc.trusted.example")
     raw = _delivered(sealed, ip="198.51.100.77", helo="list.example")
     report = await verifier.verify_message(raw)
@@ -268,8 +270,8 @@ async def test_trusted_arc_never_overrules_dmarc_for_vendor(
 async def test_trusted_arc_softens_dmarc_fail_elsewhere(
     verifier: Verifier, dns_server: TestDNSServer, key: Key
 ) -> None:
-    dns_server.add("arc._domainkey.arc.trusted.example", "TXT", key.txt)
-    dns_server.add("arc._domainkey.arc.untrusted.example", "TXT", key.txt)
+    dns_server.add("arc._domainkey.arc.trusted.example", "TXT", key.txt())
+    dns_server.add("arc._domainkey.arc.untrusted.example", "TXT", key.txt())
     msg = build(from_="bob@unrelated-example.org")
     trusted = await verifier.verify_message(
         _delivered(_arc_sealed(msg, key, "arc.trusted.example"), ip="198.51.100.7", helo="l.ex")
@@ -346,7 +348,7 @@ async def test_1_broken_from_is_never_verified(
     ids=["two-addresses", "group"],
 )
 async def test_2_several_authors(verifier: Verifier, key: Key, from_: str) -> None:
-    raw = _delivered(sign(build(from_=from_), NW, "s1", key))
+    raw = _delivered(sign(build(from_=from_), domain=NW, selector="s1", key=key))
     report = await verifier.verify_message(raw)
     assert report.verdict is Verdict.SUSPICIOUS
     assert "multiple_from" in _codes(report)
@@ -408,7 +410,7 @@ async def test_7_malformed_domains(verifier: Verifier, key: Key) -> None:
     msg = prepend(build(from_=DANA), ar)
     report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1"))
     assert report.verdict is Verdict.SPOOFED
-    quoted = sign(build(from_=DANA), NW, "s1", key).replace(
+    quoted = sign(build(from_=DANA), domain=NW, selector="s1", key=key).replace(
         b"d=northwind-software.com", b"d=northwind-software.com'a.evil.example", 1
     )
     report = await verifier.verify_message(_delivered(quoted, ip="198.51.100.1"))
@@ -417,7 +419,9 @@ async def test_7_malformed_domains(verifier: Verifier, key: Key) -> None:
 
 
 async def test_8_signature_without_from_is_not_a_pass(verifier: Verifier, key: Key) -> None:
-    msg = sign(build(from_=DANA), NW, "s1", key, headers=[b"to", b"subject", b"date"])
+    msg = sign(
+        build(from_=DANA), domain=NW, selector="s1", key=key, headers=["to", "subject", "date"]
+    )
     report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1"))
     assert report.details["auth"]["dkim"][0]["result"] != "pass"
     assert "dkim_fail" in _codes(report)
@@ -425,7 +429,7 @@ async def test_8_signature_without_from_is_not_a_pass(verifier: Verifier, key: K
 
 
 async def test_9_unsigned_body_content(verifier: Verifier, key: Key) -> None:
-    msg = sign(build(from_=DANA), NW, "s1", key, length=True)
+    msg = sign(build(from_=DANA), domain=NW, selector="s1", key=key, length=True)
     msg += b"\r\nP.S. Urgent: install the hotfix from https://evil.example now.\r\n"
     report = await verifier.verify_message(_delivered(msg, rp="dana.whitfield@" + NW))
     assert "unsigned_body_content" in _codes(report)
@@ -435,13 +439,13 @@ async def test_9_unsigned_body_content(verifier: Verifier, key: Key) -> None:
 async def test_10_sha1_and_short_keys_are_not_a_pass(
     verifier: Verifier, dns_server: TestDNSServer, key: Key
 ) -> None:
-    sha1 = sign(build(from_=DANA), NW, "s1", key, algorithm=b"rsa-sha1")
+    sha1 = sign(build(from_=DANA), domain=NW, selector="s1", key=key, algorithm="rsa-sha1")
     report = await verifier.verify_message(_delivered(sha1, ip="198.51.100.1"))
     assert report.details["auth"]["dkim"][0]["result"] != "pass"
     assert report.verdict is Verdict.SPOOFED
     short = rsa_key(512)
-    dns_server.add(f"short._domainkey.{NW}", "TXT", short.txt)
-    weak = sign(build(from_=DANA), NW, "short", short)
+    dns_server.add(f"short._domainkey.{NW}", "TXT", short.txt())
+    weak = sign(build(from_=DANA), domain=NW, selector="short", key=short)
     report = await verifier.verify_message(_delivered(weak, ip="198.51.100.1"))
     assert report.details["auth"]["dkim"][0]["result"] != "pass"
     assert report.verdict is Verdict.SPOOFED
@@ -449,7 +453,7 @@ async def test_10_sha1_and_short_keys_are_not_a_pass(
 
 async def test_11_valid_signature_below_a_broken_one(verifier: Verifier, key: Key) -> None:
     good = _genuine(key)
-    broken = sign(good, NW, "missing", rsa_key(1024, "broken"))
+    broken = sign(good, domain=NW, selector="missing", key=rsa_key(1024, "broken"))
     report = await verifier.verify_message(_delivered(broken, ip="198.51.100.1"))
     results = [d["result"] for d in report.details["auth"]["dkim"]]
     assert len(results) == 2 and results[1] == "pass" and results[0] != "pass"
@@ -460,9 +464,9 @@ async def test_11_valid_signature_below_a_broken_one(verifier: Verifier, key: Ke
 async def test_12_testing_and_revoked_keys(
     verifier: Verifier, dns_server: TestDNSServer, key: Key, record: str
 ) -> None:
-    txt = key.txt.replace("v=DKIM1;", "v=DKIM1; t=y;") if record == "testing" else "v=DKIM1; p="
+    txt = key.txt(t="y") if record == "testing" else key.txt(p="")
     dns_server.add(f"k2._domainkey.{NW}", "TXT", txt)
-    msg = sign(build(from_=DANA), NW, "k2", key)
+    msg = sign(build(from_=DANA), domain=NW, selector="k2", key=key)
     report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1"))
     dkim_json = report.details["auth"]["dkim"][0]
     assert dkim_json["result"] != "pass"

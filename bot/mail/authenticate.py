@@ -143,9 +143,11 @@ async def authenticate(
     hop = trusted_hop(msg, trusted_authserv_ids)
     sender = str(msg.return_path) if msg.return_path is not None else ""
     from_domain = msg.from_address.domain if msg.from_address is not None else None
-    spf_task: Any = _no_spf()
-    if hop is not None and hop.ip:
-        spf_task = check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
+    spf_task: Any = (
+        check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
+        if hop is not None and hop.ip
+        else _no_spf()
+    )
     policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
     exists_task: Any = domain_exists(from_domain, resolver) if from_domain else _true()
     dkim_results, spf_result, arc, policy, exists = await asyncio.gather(

@@ -34,6 +34,10 @@ _DOMAIN_PROPERTIES = frozenset(
 )
 _PROPERTY = re.compile(r"(?<![\w.-])([A-Za-z][\w-]*)\.([A-Za-z][\w-]*)\s*=\s*(\"[^\"]*\"|[^\s;]*)")
 
+# ``smtp.helo=[192.0.2.1]`` and ``smtp.mailfrom=<>`` are common but not RFC 8601 tokens: quoted,
+# the library reads them.
+_LITERAL = re.compile(r"(=\s*)(<[^\s;()\"<>]*>|\[[^\s;()\"\[\]]*\])")
+
 
 @dataclass(frozen=True)
 class AuthResult:
@@ -160,7 +164,7 @@ def _resinfo_count(stripped: str) -> int:
 
 def _parse(value: str, stripped: str) -> list[AuthResult]:
     try:
-        header = authres_lib.all_features().parse_value(value)
+        header = authres_lib.all_features().parse_value(_LITERAL.sub(r'\1"\2"', value))
     except Exception as exc:  # authres raises its own and stdlib errors on hostile input
         raise _Ignored(f"{UNPARSEABLE}: {str(exc)[:120]}") from None
     results: list[AuthResult] = []

@@ -313,7 +313,7 @@ def _from_msg(data: bytes) -> ParsedMessage:
 def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> ParsedMessage:
     froms = [f for f in scan.fields if f.name.lower() == "from"]
     author = _Author()
-    if len(froms) == 1:
+    if len(froms) == 1 and not scan.hidden_from:
         author = _author(froms[0].unfolded)
     subjects = scan.values("subject")
     return ParsedMessage(

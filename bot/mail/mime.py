@@ -121,7 +121,9 @@ def decode_transfer(part: Part, notes: list[str]) -> bytes:
     encoding = (part.headers.get("Content-Transfer-Encoding") or "").strip().lower()
     if encoding == "base64":
         cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", part.body)
-        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+        if len(cleaned) % 4 == 1:
+            cleaned = cleaned[:-1]
+        cleaned += b"=" * (-len(cleaned) % 4)
         try:
             return base64.b64decode(cleaned)
         except (binascii.Error, ValueError):

@@ -20,6 +20,13 @@ _FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)([ \t]*):")
 _MBOX_FROM = re.compile(rb"^From ")
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+# A continuation line that reads like a header of its own: how a leading " From:" looks once a
+# mail server has put its Received header on top. Signature headers (``h=from : to``) are skipped.
+_HIDDEN = re.compile(
+    rb"^[ \t]+(from|sender|reply-to|to|subject|date|message-id|return-path|received|"
+    rb"dkim-signature|authentication-results|arc-[a-z-]+)[ \t]*:[ \t]",
+    re.IGNORECASE,
+)
 
 # Raw byte sequences that have no business in a header, with a human name for each.
 _BAD_BYTES: tuple[tuple[bytes, str], ...] = (
@@ -60,6 +67,7 @@ class HeaderScan:
     fields: list[RawField] = field(default_factory=list)
     defects: list[Defect] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    hidden_from: int = 0
 
     def values(self, name: str) -> list[str]:
         """Decoded values of every field called ``name`` (case-insensitive), in order."""
@@ -219,6 +227,19 @@ def _finish(scan: HeaderScan, lines: list[bytes], *, strict: bool) -> None:
         body = body[:MAX_FIELD_BYTES]
     if strict:
         _check_bytes(scan, name, raw)
+        tag_list = name.lower().endswith(("signature", "seal"))
+        for line in [] if tag_list else lines[1:]:
+            looks = _HIDDEN.match(line)
+            if looks is not None:
+                shown = looks.group(1).decode("ascii")
+                scan.hidden_from += shown.lower() == "from"
+                scan.defects.append(
+                    Defect(
+                        "malformed_message",
+                        f"a '{shown}:' header hidden as a continuation line of the {name} "
+                        "header: mail programs disagree on whether it is a header",
+                    )
+                )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -228,10 +249,10 @@ def _finish(scan: HeaderScan, lines: list[bytes], *, strict: bool) -> None:
     value, notes = decode_words(unfolded)
     scan.notes.extend(f"{name} header: {note}" for note in notes)
     if strict and "=?" in unfolded:
-        hidden = control_name(value.replace("\u00a0", " "))
-        if hidden is not None:
+        bad = control_name(value.replace("\u00a0", " "))
+        if bad is not None:
             scan.defects.append(
-                Defect("malformed_message", f"{hidden} hidden in an encoded word in {name} header")
+                Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
             )
     scan.fields.append(
         RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=len(lines) > 1)
@@ -258,9 +279,11 @@ def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
 
 def _check_from(scan: HeaderScan, first_indented: bool) -> None:
     froms = [f for f in scan.fields if f.name.lower() == "from"]
-    if len(froms) > 1:
-        how = " (one of them hidden as a continuation line)" if first_indented else ""
-        scan.defects.append(Defect("multiple_from", f"{_count(len(froms))} From headers{how}"))
+    total = len(froms) + scan.hidden_from
+    if total > 1:
+        hidden = first_indented or scan.hidden_from
+        how = " (one of them hidden as a continuation line)" if hidden else ""
+        scan.defects.append(Defect("multiple_from", f"{_count(total)} From headers{how}"))
     for item in froms:
         if item.folded:
             scan.defects.append(

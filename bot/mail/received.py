@@ -23,6 +23,19 @@ _BARE_IP = re.compile(
     re.IGNORECASE,
 )
 MAX_RECEIVED_CHARS = 4096
+_INTERNAL = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
 _HELO = re.compile(r"\bhelo[= ]\s*([^\s()\[\]]+)", re.IGNORECASE)
 
 
@@ -118,10 +131,12 @@ def _received(msg: ParsedMessage) -> list[Hop]:
 
 
 def _internal(ip: str | None) -> bool:
+    """RFC 1918 / loopback / link-local / ULA only (``is_private`` also covers documentation
+    ranges, which are public addresses in every test and example)."""
     if ip is None:
         return False
     address = ipaddress.ip_address(ip)
-    return address.is_private or address.is_loopback or address.is_link_local
+    return any(address in network for network in _INTERNAL if network.version == address.version)
 
 
 def _entry(hops: list[Hop], trusted: Sequence[str]) -> int | None:
@@ -151,12 +166,16 @@ def trusted_hop(msg: ParsedMessage, trusted: Sequence[str]) -> Hop | None:
 
 def boundary_index(msg: ParsedMessage, trusted: Sequence[str]) -> int:
     """Index in ``msg.headers`` of the first Received header written outside our hosts; headers
-    above it were written by us. 0 when no trusted host wrote a Received header (nothing is
-    ours); ``len(msg.headers)`` when nothing below the entry hop is a Received header."""
+    above it were written by us (``len(msg.headers)`` when there is no such Received header).
+
+    With an entry hop, that is the first Received header below it, whatever its ``by`` host
+    claims (a forged "by our-mx" line below the entry is still the sender's text). With no
+    trusted Received header, it is the first Received header.
+    """
     hops = _received(msg)
     position = _entry(hops, trusted)
     if position is None:
-        return 0
+        return hops[0].index if hops else len(msg.headers)
     if position + 1 < len(hops):
         return hops[position + 1].index
     return len(msg.headers)

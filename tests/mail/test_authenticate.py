@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.mail.message import parse_message
-
 from bot.dns import Resolver
 from bot.mail.authenticate import Authentication, authenticate
+from bot.mail.message import parse_message
 from tests.support.dnsserver import TestDNSServer
-from tests.support.signed import build, prepend, received, rsa_key, sign
+from tests.support.mailsign import build, prepend, rsa_key, sign
+from tests.support.signed import received
 
 OUR_MX = "mx.example-corp.test"
 NW = "northwind-software.com"
@@ -118,7 +118,7 @@ async def test_spf_temperror_without_fallback_makes_dmarc_temperror(
 async def test_dkim_fallback_needs_matching_selector(
     dns_server: TestDNSServer, resolver: Resolver
 ) -> None:
-    msg = sign(build(from_=DANA), NW, "gone", rsa_key(1024, "gone"))
+    msg = sign(build(from_=DANA), domain=NW, selector="gone", key=rsa_key(1024, "gone"))
     wrong = prepend(
         msg, f"Authentication-Results: {OUR_MX}; dkim=pass header.d={NW} header.s=other"
     )

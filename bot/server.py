@@ -1,0 +1,171 @@
+"""The composition root: settings → services → Bolt AsyncApp → aiohttp app (and Socket Mode).
+
+This is the only module in ``bot/`` that imports slack_bolt, slack_sdk or handlers. Socket Mode is
+used when ``SLACK_APP_TOKEN`` is set; otherwise Slack posts to ``POST /slack/events`` (HTTP mode),
+where Bolt checks every request's signature against ``SLACK_SIGNING_SECRET``. The aiohttp app is
+built by :func:`build_web_app` so other features can add their routes to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+from enum import StrEnum
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers
+from bot.errors import ConfigError
+from bot.services import Services, build_services
+from bot.settings import Settings
+from handlers.reply import retry_handlers
+
+log = logging.getLogger("deskguard.server")
+
+EVENTS_PATH = "/slack/events"
+SETUP_HINT = 'create the app from manifest.yml and see the README\'s "Slack setup" section'
+SERVICES_KEY = web.AppKey("services", Services)
+_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{8,}$")
+_APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]{8,}$")
+
+
+class Mode(StrEnum):
+    """How Slack reaches deskguard."""
+
+    SOCKET = "socket"
+    HTTP = "http"
+
+
+def slack_mode(settings: Settings) -> Mode:
+    """Check the Slack tokens and pick the mode; raise ConfigError naming the bad variable."""
+    bot_token = settings.slack_bot_token
+    if not bot_token:
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN is not set: give the app's Bot User OAuth Token (xoxb-...); "
+            f"{SETUP_HINT}"
+        )
+    if not _BOT_TOKEN.match(bot_token.strip()):
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN does not look like a bot token (xoxb-...); {SETUP_HINT}"
+        )
+    app_token = settings.slack_app_token
+    if app_token:
+        if not _APP_TOKEN.match(app_token.strip()):
+            raise ConfigError(
+                "SLACK_APP_TOKEN does not look like an app-level token (xapp-... with "
+                f"connections:write); unset it to use HTTP mode; {SETUP_HINT}"
+            )
+        return Mode.SOCKET
+    if not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode (no SLACK_APP_TOKEN) needs the app's "
+            f"Signing Secret, or set SLACK_APP_TOKEN for Socket Mode; {SETUP_HINT}"
+        )
+    return Mode.HTTP
+
+
+def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """The Web API client: base URL from settings, connection-error and 429 retries."""
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else (
+        settings.slack_api_url + "/"
+    )
+    return AsyncWebClient(
+        token=(token or settings.slack_bot_token or "").strip() or None,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=retry_handlers(),
+    )
+
+
+def build_bolt_app(services: Services, mode: Mode) -> AsyncApp:
+    """The Bolt app with every listener registered (no network traffic until a request)."""
+    settings = services.settings
+    app = AsyncApp(
+        client=make_web_client(settings),
+        signing_secret=(settings.slack_signing_secret or "").strip(),
+        request_verification_enabled=mode is Mode.HTTP,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("deskguard.bolt"),
+    )
+    handlers.register(app, services)
+    return app
+
+
+def build_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Application:
+    """The aiohttp app: ``POST /slack/events`` when ``bolt_app`` is given (HTTP mode).
+
+    Bolt reads the raw body itself (signatures cover it byte for byte): no middleware here may
+    consume or rewrite request bodies.
+    """
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[SERVICES_KEY] = services
+    if bolt_app is not None:
+
+        async def slack_events(request: web.Request) -> web.Response:
+            bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
+
+        app.router.add_post(EVENTS_PATH, slack_events)
+    return app
+
+
+async def start_web_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start serving ``app``; return the runner and the bound port (``port=0`` picks one)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    addresses = runner.addresses
+    bound = addresses[0][1] if addresses else port
+    return runner, int(bound)
+
+
+def start_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketModeHandler:
+    """The Socket Mode handler (connect with ``await handler.connect_async()``)."""
+    settings = services.settings
+    app_token = (settings.slack_app_token or "").strip()
+    return AsyncSocketModeHandler(
+        bolt_app, app_token, web_client=make_web_client(settings, token=app_token)
+    )
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    mode = slack_mode(settings)
+    services = build_services(settings)
+    bolt_app = build_bolt_app(services, mode)
+    web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    runner, port = await start_web_app(web_app, settings.host, settings.port)
+    socket_handler = None
+    try:
+        if mode is Mode.SOCKET:
+            socket_handler = start_socket_mode(services, bolt_app)
+            await socket_handler.connect_async()
+            log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
+        else:
+            log.info("deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH)
+        await stop.wait()
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await runner.cleanup()
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    """``deskguard serve``: check the configuration, then run until interrupted."""
+    slack_mode(settings)
+    return asyncio.run(run(settings))
