@@ -30,6 +30,7 @@ from handlers.reply import retry_handlers
 log = logging.getLogger("deskguard.server")
 
 EVENTS_PATH = "/slack/events"
+BACKLOG = 1024  # Slack bursts (a channel-wide incident) must not overflow the accept queue
 SETUP_HINT = 'create the app from manifest.yml and see the README\'s "Slack setup" section'
 SERVICES_KEY = web.AppKey("services", Services)
 _BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{8,}$")
@@ -73,8 +74,10 @@ def slack_mode(settings: Settings) -> Mode:
 
 def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """The Web API client: base URL from settings, connection-error and 429 retries."""
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else (
-        settings.slack_api_url + "/"
+    base_url = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else (settings.slack_api_url + "/")
     )
     return AsyncWebClient(
         token=(token or settings.slack_bot_token or "").strip() or None,
@@ -121,7 +124,7 @@ async def start_web_app(app: web.Application, host: str, port: int) -> tuple[web
     """Start serving ``app``; return the runner and the bound port (``port=0`` picks one)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, backlog=BACKLOG)
     await site.start()
     addresses = runner.addresses
     bound = addresses[0][1] if addresses else port
@@ -153,14 +156,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     try:
         if mode is Mode.SOCKET:
             socket_handler = start_socket_mode(services, bolt_app)
-            await socket_handler.connect_async()
+            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
         else:
             log.info("deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH)
         await stop.wait()
     finally:
         if socket_handler is not None:
-            await socket_handler.close_async()
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
     return 0
 

@@ -55,7 +55,9 @@ class TextScan:
 
 
 def _known_suffix(domain: str) -> bool:
-    return domain.lower().rsplit(".", 1)[-1] in _RESERVED or _PSL.publicsuffix(domain.lower())
+    if domain.lower().rsplit(".", 1)[-1] in _RESERVED:
+        return True
+    return _PSL.publicsuffix(domain.lower()) is not None
 
 
 def find_targets(text: str) -> tuple[list[str], bool]:

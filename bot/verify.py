@@ -10,19 +10,18 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dns import Resolver
 from bot.errors import InputError
 from bot.lookalike import LookalikeIndex, LookalikeMatch
+from bot.mail.engine import verify_parsed
+from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
 from bot.names import Address, InvalidName, normalize_domain, parse_address, to_unicode
 from bot.posture import check_posture
 from bot.registry import Registry, RegistryHolder, Vendor
 from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.mail.message import HeadersOnly
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
@@ -129,18 +128,12 @@ class Verifier:
     async def verify_message(self, data: bytes, *, filename: str | None = None) -> Report:
         """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
         when the bytes are not a usable message."""
-        from bot.mail.engine import verify_parsed
-        from bot.mail.message import parse_message
-
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
         return await verify_parsed(self, msg, filename=filename)
 
     async def verify_headers(self, fields: HeadersOnly) -> Report:
         """Verify a headers-only email (Slack's forwarded email, pasted text): identity and
         content only; the verdict is at best unverified."""
-        from bot.mail.engine import verify_parsed
-        from bot.mail.message import parse_headers_only
-
         return await verify_parsed(self, parse_headers_only(fields))
 
     # identity: shared with message verification

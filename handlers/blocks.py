@@ -51,7 +51,9 @@ _SEVERITY_MARK = {
     Severity.INFO: ":white_circle:",
 }
 _SCHEME = re.compile(r"\b(h)(ttps?)(://)", re.IGNORECASE)
-_HOST = re.compile(r"(?<![\w.-])((?:[\w-]{1,63}\.)+(?:xn--[a-z0-9-]{1,59}|[^\W\d_]{2,63}))(?![\w@-])")
+_HOST = re.compile(
+    r"(?<![\w.-])((?:[\w-]{1,63}\.)+(?:xn--[a-z0-9-]{1,59}|[^\W\d_]{2,63}))(?![\w@-])"
+)
 EML_HOWTO = (
     "To check SPF, DKIM and DMARC, send the original email as a file: save it as .eml "
     "(Outlook: File > Save As; Gmail: More > Download message) and send it to deskguard in a "
@@ -120,12 +122,16 @@ def report_text(report: Report, keep: frozenset[str] = frozenset()) -> str:
 
 def _reason_lines(report: Report, keep: frozenset[str]) -> str:
     reasons = report.sorted_reasons()
-    lines = [
-        f"{_SEVERITY_MARK[r.effective_severity]} {safe(r.message, keep)}"
-        for r in reasons[:MAX_REASONS]
-    ]
-    if len(reasons) > MAX_REASONS:
-        lines.append(f"_…and {len(reasons) - MAX_REASONS} more._")
+    lines: list[str] = []
+    used = 0
+    for reason in reasons[:MAX_REASONS]:
+        line = f"{_SEVERITY_MARK[reason.effective_severity]} {safe(reason.message, keep)}"
+        if used + len(line) > MAX_SECTION - 100:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if len(reasons) > len(lines):
+        lines.append(f"_…and {len(reasons) - len(lines)} more._")
     return "\n".join(lines)
 
 
@@ -182,7 +188,9 @@ def report_blocks(
     buttons = []
     if share and entry_id:
         buttons.append(
-            ButtonElement(text=_plain("Share in channel"), action_id=ids.ACTION_SHARE, value=entry_id)
+            ButtonElement(
+                text=_plain("Share in channel"), action_id=ids.ACTION_SHARE, value=entry_id
+            )
         )
     buttons.append(
         ButtonElement(
@@ -193,7 +201,9 @@ def report_blocks(
     )
     if recheck:
         buttons.append(
-            ButtonElement(text=_plain("Re-check"), action_id=ids.ACTION_RECHECK, value=recheck[:300])
+            ButtonElement(
+                text=_plain("Re-check"), action_id=ids.ACTION_RECHECK, value=recheck[:300]
+            )
         )
     blocks.append(ActionsBlock(elements=buttons))
     return blocks

@@ -6,7 +6,9 @@ keys published per test. Our entry host is mx.example-corp.test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from bot.registry import Registry, RegistryHolder
 from bot.report import Report, Verdict
 from bot.settings import Settings
 from bot.verify import Verifier
+from tests.mail.mailbuild import outlook_msg
 from tests.support.dnsserver import TestDNSServer
 from tests.support.mailsign import SigningKey as Key
 from tests.support.mailsign import arc_seal, build, prepend, rsa_key, sign
@@ -29,8 +32,8 @@ NW_IP, NW_HELO = "192.0.2.25", "mx.northwind-software.com"
 DANA = "Dana Whitfield <dana.whitfield@northwind-software.com>"
 
 
-def _settings(**kw: object) -> Settings:
-    base: dict[str, object] = {
+def _settings(**kw: Any) -> Settings:
+    base: dict[str, Any] = {
         "registry": FIXTURES / "vendors.yml",
         "trusted_authserv_ids": (OUR_MX,),
         "trusted_arc_sealers": ("arc.trusted.example",),
@@ -141,9 +144,9 @@ async def test_spoofed_vendor_mail(verifier: Verifier) -> None:
 async def test_authenticated_lookalike_is_suspicious(verifier: Verifier, key: Key) -> None:
     msg = sign(
         build(from_="Northwind Software <support@northwind-support.com>"),
-        "northwind-support.com",
-        "s1",
-        key,
+        domain="northwind-support.com",
+        selector="s1",
+        key=key,
     )
     raw = _delivered(
         msg, ip="203.0.113.5", helo="mx.northwind-support.com", rp="support@northwind-support.com"
@@ -294,16 +297,11 @@ async def test_headers_only_is_at_best_unverified(verifier: Verifier) -> None:
         HeadersOnly(
             from_=DANA,
             subject="Please reset the password of svc-northwind",
-            text="Call me back on 1-8OO-555-0199.",
+            text="Thanks, Dana",
         )
     )
     assert report.verdict is Verdict.UNVERIFIED
-    assert {
-        "no_authentication_data",
-        "registered_vendor",
-        "high_risk_request",
-        "unregistered_phone_number",
-    } <= _codes(report)
+    assert {"no_authentication_data", "registered_vendor", "high_risk_request"} <= _codes(report)
     assert report.details["auth"] is None
     assert report.details["message"]["source_format"] == "headers"
     impostor = await verifier.verify_headers(
@@ -319,24 +317,26 @@ async def test_headers_only_is_at_best_unverified(verifier: Verifier) -> None:
 @pytest.mark.parametrize(
     "mangle",
     [
-        pytest.param(lambda m: prepend(m, "From: ceo@attacker.example"), id="two-from"),
-        pytest.param(lambda m: b" " + m, id="leading-space-from-first-line"),
+        pytest.param(lambda m: _delivered(prepend(m, "From: ceo@attacker.example")), id="two-from"),
+        pytest.param(lambda m: b" From: ceo@attacker.example\r\n" + m, id="space-from-first-line"),
         pytest.param(
-            lambda m: m.replace(b"\r\nFrom: ", b"\r\nFrom : ", 1), id="space-before-colon"
+            lambda m: _delivered(m.replace(b"\r\nFrom: ", b"\r\nFrom : ", 1)),
+            id="space-before-colon",
         ),
         pytest.param(
-            lambda m: m.replace(b"\r\nFrom: Dana Whitfield ", b"\r\nFrom: Dana Whitfield\r\n ", 1),
+            lambda m: _delivered(
+                m.replace(b"\r\nFrom: Dana Whitfield ", b"\r\nFrom: Dana Whitfield\r\n ", 1)
+            ),
             id="folded-from",
         ),
     ],
 )
 async def test_1_broken_from_is_never_verified(
-    verifier: Verifier, key: Key, mangle: object
+    verifier: Verifier, key: Key, mangle: Callable[[bytes], bytes]
 ) -> None:
-    raw = _delivered(mangle(_genuine(key)))  # type: ignore[operator]
-    report = await verifier.verify_message(raw)
+    report = await verifier.verify_message(mangle(_genuine(key)))
     assert report.verdict is not Verdict.VERIFIED
-    assert _codes(report) & {"multiple_from", "malformed_message"}
+    assert _codes(report) & {"multiple_from", "malformed_message"}, report.codes()
 
 
 @pytest.mark.parametrize(
@@ -403,6 +403,8 @@ async def test_6_auth_results_without_authserv_id(verifier: Verifier) -> None:
     report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1"))
     assert report.verdict is Verdict.UNVERIFIED
     assert report.details["auth"]["sources"]["spf"] == "deskguard"
+    assert "untrusted_auth_results" in _codes(report)
+    assert "no authserv-id" in report.details["auth"]["ignored_auth_results"][0]["why"]
 
 
 async def test_7_malformed_domains(verifier: Verifier, key: Key) -> None:
@@ -541,12 +543,17 @@ async def test_16_undecodable_charset(verifier: Verifier) -> None:
     assert report.verdict is Verdict.UNVERIFIED
 
 
-async def test_17_outlook_msg_magic(verifier: Verifier) -> None:
-    ole = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504
-    try:
-        report = await verifier.verify_message(ole, filename="vendor.msg")
-    except InputError as exc:
-        assert ".eml" in str(exc) or "msg" in str(exc).lower()
-    else:
-        assert report.verdict is not Verdict.VERIFIED
-        assert "msg_without_dkim" in _codes(report)
+async def test_17_outlook_msg(verifier: Verifier) -> None:
+    data = outlook_msg(
+        subject="Security patch",
+        body="Please install the hotfix today.",
+        transport_headers="From: Dana Whitfield <dana.whitfield@northwind-software.com>\r\n"
+        "Subject: Security patch\r\n",
+    )
+    report = await verifier.verify_message(data, filename="vendor.msg")
+    assert report.details["message"]["source_format"] == "msg"
+    assert report.details["auth"] is None
+    assert {"msg_without_dkim", "registered_vendor", "high_risk_request"} <= _codes(report)
+    assert report.verdict is Verdict.UNVERIFIED
+    with pytest.raises(InputError, match=r"\.eml"):
+        await verifier.verify_message(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(600))

@@ -62,7 +62,7 @@ def _dmarc_reasons(
         return []
     domain = to_unicode(dmarc.from_domain)
     data = {"policy": dmarc.policy, "from_domain": dmarc.from_domain}
-    whose = f", a registered domain of {vendor_name}," if vendor_domain and vendor_name else ""
+    whose = f" (a registered domain of {vendor_name})" if vendor_domain and vendor_name else ""
     if dmarc.result == "pass":
         return [Reason("dmarc_pass", f"DMARC passed for {domain}: {dmarc.reason}.", data=data)]
     if dmarc.result == "temperror":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 from tests.support.dnsserver import TestDNSServer
 from tests.support.slack_app import Harness
 

@@ -146,10 +146,10 @@ class SlackApiRecorder:
     def methods(self) -> list[str]:
         return [c.method for c in self.calls]
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    async def wait_for(self, method: str, count: int = 1, within: float = 10.0) -> list[Call]:
         """Poll until ``count`` successful calls to ``method`` were recorded; fail on timeout."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             found = [c for c in self.find(method) if c.status == 200]
             if len(found) >= count:

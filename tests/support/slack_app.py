@@ -20,7 +20,7 @@ from tests.support.slack_api import SlackApiRecorder
 BOT_TOKEN = "xoxb-1111-2222-testtoken"
 
 
-def test_settings(slack: SlackApiRecorder, **overrides: Any) -> Settings:
+def app_settings(slack: SlackApiRecorder, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": sig.SECRET,
@@ -69,7 +69,7 @@ async def running_app(
 ) -> AsyncIterator[Harness]:
     """Start the recording Slack server and the app (HTTP mode); yield the harness."""
     async with SlackApiRecorder() as slack:
-        settings = test_settings(slack, **overrides)
+        settings = app_settings(slack, **overrides)
         services = build_services(settings, resolver=resolver, registry=registry)
         bolt = build_bolt_app(services, Mode.HTTP)
         runner, port = await start_web_app(build_web_app(services, bolt), "127.0.0.1", 0)

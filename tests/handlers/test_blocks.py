@@ -1,0 +1,100 @@
+"""Pure Block Kit builders, tested without Slack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from bot.history import History
+from bot.registry import Registry
+from bot.report import Kind, Reason, Report, Verdict
+from handlers import blocks as bk
+
+
+def _report(**details: object) -> Report:
+    return Report(
+        target="evil.example",
+        kind=Kind.MESSAGE,
+        verdict=Verdict.SUSPICIOUS,
+        reasons=[
+            Reason("not_in_registry", "evil.example is not a registered vendor domain."),
+            Reason("reply_to_mismatch", "Reply-To points to https://x.evil.example/login."),
+        ],
+        details=dict(details),
+    )
+
+
+def _dump(blocks: list) -> str:
+    return json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
+
+
+def test_escape_and_defang() -> None:
+    assert bk.escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+    assert bk.defang_text("see https://evil.example/x") == "see hxxps://evil[.]example/x"
+    assert bk.defang_text("HTTP://a.example") == "HxxP://a[.]example"
+    assert bk.defang_text("mail bob@evil.example") == "mail bob@evil[.]example"
+    assert bk.defang_text("version 1.2.3 and file.pdf") == "version 1.2.3 and file[.]pdf"
+    keep = frozenset({"northwind.io"})
+    assert bk.defang_text("mx.northwind.io and northwind.io.evil.example", keep) == (
+        "mx.northwind.io and northwind[.]io[.]evil[.]example"
+    )
+    assert bk.defang_text("nоrthwind.io") == "nоrthwind[.]io"  # Cyrillic о
+
+
+def test_hostile_subject_is_inert_in_a_report() -> None:
+    report = _report(
+        message={"from": "a@evil.example", "subject": "<!channel> <https://evil|bank> & more"}
+    )
+    shown = _dump(bk.report_blocks(report, entry_id="e1", recheck="evil.example"))
+    assert "<!channel>" not in shown and "<https://evil|bank>" not in shown
+    assert "&lt;!channel&gt; &lt;hxxps://evil|bank&gt; &amp; more" in shown
+    assert "hxxps://x[.]evil[.]example/login" in shown
+
+
+def test_report_layout_verdict_first_then_reasons_then_steps_then_buttons() -> None:
+    blocks = [b.to_dict() for b in bk.report_blocks(_report(), entry_id="e1", recheck="t")]
+    assert blocks[0]["text"]["text"] == ":warning: *Suspicious*: evil[.]example"
+    assert blocks[-1]["type"] == "actions"
+    ids = [e["action_id"] for e in blocks[-1]["elements"]]
+    assert ids == ["share_report", "start_high_risk_request", "recheck"]
+    value = json.loads(blocks[-1]["elements"][1]["value"])
+    assert value == {"target": "evil.example", "vendor_id": None, "entry": "e1"}
+    severities = blocks[2]["text"]["text"].splitlines()
+    assert severities[0].startswith(":large_orange_circle:")  # high before warning
+
+
+def test_shared_report_has_no_buttons() -> None:
+    blocks = [b.to_dict() for b in bk.report_blocks(_report(), shared_by="U1")]
+    assert all(b["type"] != "actions" for b in blocks)
+    assert "Shared by <@U1>" in json.dumps(blocks)
+
+
+def test_long_reasons_stay_within_slack_limits() -> None:
+    reasons = [Reason("dns_error", "x" * 5000) for _ in range(20)]
+    report = Report("a.example", Kind.DOMAIN, Verdict.UNVERIFIED, reasons)
+    blocks = [b.to_dict() for b in bk.report_blocks(report)]  # to_dict validates the limits
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+    assert "more._" in json.dumps(blocks)
+
+
+def test_vendor_card_and_home(registry: Registry) -> None:
+    vendor = registry.get("northwind")
+    assert vendor is not None
+    card = _dump(bk.vendor_card_blocks(vendor, overdue=False))
+    assert "+1 206-555-0142" in card and "Dana Whitfield" in card and "overdue" not in card
+    history = History(clock=lambda: dt.datetime(2026, 11, 1, 9, 30, tzinfo=dt.UTC))
+    history.add("U1", _report())
+    view = bk.home_view(
+        vendors=3, overdue=["Contoso Payroll"], recent=history.recent("U1"), keep=frozenset()
+    ).to_dict()
+    shown = json.dumps(view)
+    assert view["type"] == "home"
+    assert "reviews overdue: 1 (Contoso Payroll)" in shown
+    assert "evil[.]example" in shown and "2026-11-01 09:30 UTC" in shown
+
+
+def test_paste_modal_respects_the_input_limit() -> None:
+    view = bk.paste_modal('{"channel": "C1"}').to_dict()
+    element = view["blocks"][0]["element"]
+    assert element["max_length"] == 3000 and element["multiline"] is True
+    assert view["callback_id"] == "paste_email_source"
