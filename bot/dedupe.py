@@ -58,3 +58,21 @@ class MemoryDeduper:
             if deadline > now:
                 break
             del self._seen[key]
+
+
+class SingleUse(Protocol):
+    """A shared single-use key store (the approval store's ``use_once``)."""
+
+    async def use_once(self, kind: str, key: str, ttl: float) -> bool: ...
+
+
+class StoreDeduper:
+    """:class:`Deduper` backed by the shared store, so several replicas process a delivery once."""
+
+    def __init__(self, store: SingleUse, *, ttl: float = 3600.0) -> None:
+        self.store = store
+        self.ttl = ttl
+
+    async def first_time(self, key: str) -> bool:
+        """Record ``key`` in the store; True when no replica saw it within the TTL."""
+        return await self.store.use_once("dedupe", key, self.ttl)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from bot.errors import StoreError
+from bot.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,3 +363,10 @@ class SqliteWorkQueue:
 
     async def close(self) -> None:
         """Nothing to close: connections are per call."""
+
+
+def open_queue(settings: Settings) -> WorkQueue:
+    """The Redis Stream when ``REDIS_URL`` is set, else a table in the SQLite database."""
+    if settings.redis_url:
+        return RedisWorkQueue.from_url(settings.redis_url)
+    return SqliteWorkQueue(settings.database)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import signal
+import socket
 from enum import StrEnum
 
 from aiohttp import web
@@ -22,10 +24,21 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
+from bot.approvals.store import ApprovalStore, new_request_id, open_store
+from bot.dedupe import StoreDeduper
+from bot.dns import Resolver
 from bot.errors import ConfigError
+from bot.logs import configure_logging
+from bot.metrics import Metrics
+from bot.queue import WorkQueue, open_queue
+from bot.reload import RegistryReloader
+from bot.reminders import run_schedule
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.web_ops import OpsContext, add_ops_routes
+from bot.worker import InboundWorker
 from handlers.reply import retry_handlers
+from handlers.triage import make_reminder_poster, make_triage_poster
 
 log = logging.getLogger("deskguard.server")
 
@@ -141,16 +154,40 @@ def start_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketMode
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully.
+
+    Start-up: logging, metrics, the state store, the inbound queue, Slack (Socket Mode or HTTP),
+    the operational routes, and the background jobs (inbound workers, registry reload, review
+    reminders). Shutdown: readiness goes red, workers stop claiming and give back what they hold,
+    the listener closes, the store closes. Nothing acknowledged is lost.
+    """
+    configure_logging(settings.log_format, settings.log_level)
     mode = slack_mode(settings)
-    services = build_services(settings)
+    metrics = Metrics()
+    resolver = Resolver.from_settings(settings, observer=metrics.observe_dns)
+    services = build_services(settings, resolver=resolver)
+    services.metrics = metrics
+    store = await open_store(settings)
+    queue = open_queue(settings)
+    services.dedupe = StoreDeduper(store)
     bolt_app = build_bolt_app(services, mode)
     web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
+    ops = OpsContext(
+        settings=settings,
+        registry=services.registry,
+        metrics=metrics,
+        queue=queue,
+        use_once=store.use_once,
+        store_ping=lambda: _ping_store(store),
+    )
+    add_ops_routes(web_app, ops)
     stop = stop or asyncio.Event()
+    jobs = asyncio.Event()  # set to stop the background jobs
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    background = _start_background(services, bolt_app, queue, store, jobs, loop)
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
     try:
@@ -162,10 +199,81 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
             log.info("deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH)
         await stop.wait()
     finally:
+        log.info("deskguard shutting down")
+        ops.draining = True
+        jobs.set()
+        await asyncio.gather(*background, return_exceptions=True)
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        await queue.close()
+        await store.close()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGHUP)
     return 0
+
+
+async def _ping_store(store: ApprovalStore) -> None:
+    await store.get(new_request_id())  # StoreError when unreachable
+
+
+def _start_background(
+    services: Services,
+    bolt_app: AsyncApp,
+    queue: WorkQueue,
+    store: ApprovalStore,
+    stop: asyncio.Event,
+    loop: asyncio.AbstractEventLoop,
+) -> list[asyncio.Task[None]]:
+    """Inbound workers, registry reload and review reminders, all stopping on ``stop``."""
+    settings = services.settings
+    client = bolt_app.client
+    tasks: list[asyncio.Task[None]] = []
+    reloader = RegistryReloader(
+        services.registry,
+        settings.registry,
+        on_reload=lambda outcome: services.metrics.registry_reloads.labels(outcome).inc(),
+    )
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        reloader.install_sighup(loop)
+    tasks.append(asyncio.create_task(reloader.watch(stop)))
+    if settings.triage_channel:
+        poster = make_triage_poster(
+            client, settings.triage_channel, lambda: services.current_registry, services.metrics
+        )
+        for index in range(settings.workers):
+            worker = InboundWorker(
+                queue=queue,
+                verify=services.verifier.verify_message,
+                post_card=poster,
+                consumer=f"{socket.gethostname()}-{os.getpid()}-{index}",
+                metrics=services.metrics,
+            )
+            tasks.append(asyncio.create_task(worker.run(stop)))
+    elif settings.inbound_secret:
+        log.warning(
+            "DESKGUARD_INBOUND_SECRET is set but DESKGUARD_TRIAGE_CHANNEL is not: "
+            "inbound messages are queued but nobody posts their verdicts"
+        )
+    if settings.vendor_channel:
+        reminder_post = make_reminder_poster(client, settings.vendor_channel, services.metrics)
+
+        async def first_use(key: str) -> bool:
+            return await store.use_once("reminder", key, settings.reminder_interval_days * 86400)
+
+        tasks.append(
+            asyncio.create_task(
+                run_schedule(
+                    stop,
+                    lambda: services.current_registry,
+                    interval_days=settings.review_interval_days,
+                    period_days=settings.reminder_interval_days,
+                    first_use=first_use,
+                    post=reminder_post,
+                )
+            )
+        )
+    return tasks
 
 
 def serve(settings: Settings) -> int:

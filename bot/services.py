@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bot.dedupe import Deduper, MemoryDeduper
 from bot.dns import Resolver
 from bot.history import History
+from bot.metrics import Metrics
 from bot.registry import Registry, RegistryHolder, load_registry
 from bot.settings import Settings
 from bot.verify import Verifier
@@ -28,6 +29,7 @@ class Services:
     history: History = field(default_factory=History)
     dedupe: Deduper = field(default_factory=MemoryDeduper)
     today: Callable[[], dt.date] = dt.date.today
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def current_registry(self) -> Registry:

@@ -148,12 +148,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_run_serves_http_mode_until_stopped(dns_server: TestDNSServer) -> None:
+async def test_run_serves_http_mode_until_stopped(
+    dns_server: TestDNSServer, tmp_path: Path
+) -> None:
     async with SlackApiRecorder() as slack:
         port = _free_port()
         settings = app_settings(
             slack,
             port=port,
+            database=tmp_path / "state.sqlite3",
             registry=ROOT / "tests" / "fixtures" / "vendors.yml",
             dns_nameservers=f"{dns_server.address[0]}:{dns_server.address[1]}",
         )
