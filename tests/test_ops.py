@@ -161,3 +161,23 @@ async def test_broken_registry_keeps_last_good_and_readyz_says_why(service: Runn
     status, _ = await service.inbound(SPOOF)
     (call,) = await service.slack.wait_for("chat.postMessage")
     assert "SPOOFED" in call.text()
+
+
+async def test_the_shipped_curl_script_signs_correctly(service: Running):
+    script = Path(__file__).resolve().parents[1] / "examples" / "deskguard-inbound.sh"
+    proc = await asyncio.create_subprocess_exec(
+        "sh",
+        str(script),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DESKGUARD_INBOUND_SECRET": SECRET,
+            "DESKGUARD_INBOUND_URL": f"{service.base}/inbound/email",
+        },
+    )
+    out, err = await proc.communicate(SPOOF)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["ok"] is True
+    await service.slack.wait_for("chat.postMessage")
