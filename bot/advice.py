@@ -15,6 +15,11 @@ _HEADLINE = {
 
 def headline(report: Report) -> str:
     """One sentence for the verdict."""
+    if report.verdict is Verdict.UNVERIFIED and report.vendor:
+        return (
+            f"Unverified: this is {report.vendor['name']}'s domain, but a check could not "
+            "complete or found something to confirm first."
+        )
     return _HEADLINE[report.verdict]
 
 

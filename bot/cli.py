@@ -35,10 +35,10 @@ _COLOURS = {
     Verdict.SPOOFED: "\033[1;37;41m",
 }
 _SEVERITY_MARK = {
-    Severity.CRITICAL: "!!",
-    Severity.HIGH: "! ",
-    Severity.WARNING: "- ",
-    Severity.INFO: "  ",
+    Severity.CRITICAL: "!! ",
+    Severity.HIGH: "!  ",
+    Severity.WARNING: "-  ",
+    Severity.INFO: "   ",
 }
 _RESET = "\033[0m"
 
