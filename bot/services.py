@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.approvals.service import ApprovalService
 from bot.dedupe import Deduper, MemoryDeduper
 from bot.dns import Resolver
 from bot.history import History
@@ -30,6 +31,7 @@ class Services:
     dedupe: Deduper = field(default_factory=MemoryDeduper)
     today: Callable[[], dt.date] = dt.date.today
     metrics: Metrics = field(default_factory=Metrics)
+    approvals: ApprovalService | None = None  # the countersign flow; None leaves it off
 
     @property
     def current_registry(self) -> Registry:

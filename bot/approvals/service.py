@@ -268,6 +268,14 @@ class ApprovalService:
         """Expire every request past its expiry time; run this periodically."""
         return await self.store.expire_due(self.clock())
 
+    async def set_card(self, request_id: str, channel: str, ts: str) -> None:
+        """Remember where the request's Slack card was posted."""
+        await self.store.set_card(request_id, channel, ts)
+
+    async def card(self, request_id: str) -> tuple[str, str] | None:
+        """The (channel, ts) of the request's Slack card, or None."""
+        return await self.store.card(request_id) if is_request_id(request_id) else None
+
     # --- helpers --------------------------------------------------------------------------
 
     async def _resolve(self, actor: Actor) -> Actor:

@@ -8,6 +8,9 @@ Contract (one suite, tests/approvals/test_store_contract.py, runs against both):
   :func:`bot.approvals.machine.transition`'s rules and, only if they allow it, writes the new
   snapshot and appends the audit event in ONE atomic step; otherwise it raises
   ``TransitionRefused`` and changes nothing. An unknown id is refused with ``not_found``.
+- ``set_card(request_id, channel, ts)`` remembers where the request's Slack card was posted
+  (overwriting any earlier place); ``card(request_id)`` gives it back, or None. The card's place
+  is not part of the request's state and is not audited.
 - ``use_once(kind, key, ttl)`` is True the first time a key is seen within ``ttl`` seconds and
   False afterwards (TOTP code replay, challenge nonces).
 - A call returns only after the write is durable as configured (SQLite ``synchronous=FULL``;
@@ -82,6 +85,14 @@ class ApprovalStore(Protocol):
 
     async def use_once(self, kind: str, key: str, ttl: float) -> bool:
         """True the first time ``(kind, key)`` is used within ``ttl`` seconds, else False."""
+        ...
+
+    async def set_card(self, request_id: str, channel: str, ts: str) -> None:
+        """Remember the channel and message ts of the request's card."""
+        ...
+
+    async def card(self, request_id: str) -> tuple[str, str] | None:
+        """The (channel, ts) of the request's card, or None."""
         ...
 
     async def close(self) -> None:

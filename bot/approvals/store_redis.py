@@ -11,6 +11,7 @@ atomically. Keys, under a prefix (``deskguard:`` by default)::
     audit:seq        counter giving each audit record its sequence number
     audit:req:<id>   list of that request's audit records
     once:<kind>:<key>  single-use markers (SET NX PX)
+    card:<id>        hash: channel and ts of the request's Slack card
 
 Durability is Redis's: run it with ``appendonly yes`` and ``appendfsync always`` so that an
 acknowledged approval survives a crash (a reply is sent only after the AOF write is synced).
@@ -382,3 +383,22 @@ class RedisStore:
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from None
         return bool(done)
+
+    async def set_card(self, request_id: str, channel: str, ts: str) -> None:
+        """Remember the channel and message ts of the request's card."""
+        try:
+            await self.client.hset(
+                f"{self.prefix}card:{request_id}", mapping={"channel": channel, "ts": ts}
+            )
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from None
+
+    async def card(self, request_id: str) -> tuple[str, str] | None:
+        """The (channel, ts) of the request's card, or None."""
+        try:
+            h = cast(dict[str, str], await self.client.hgetall(f"{self.prefix}card:{request_id}"))
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from None
+        if not h.get("channel") or not h.get("ts"):
+            return None
+        return h["channel"], h["ts"]

@@ -58,6 +58,11 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS cards (
+    request_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS once_keys (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -305,3 +310,28 @@ class SQLiteStore:
             if cursor.rowcount == 1 and now_us % 64 == 0:
                 conn.execute("DELETE FROM once_keys WHERE expires_at_us <= ?", (now_us,))
             return cursor.rowcount == 1
+
+    # --- where each request's Slack card is -----------------------------------------------
+
+    async def set_card(self, request_id: str, channel: str, ts: str) -> None:
+        """Remember the channel and message ts of the request's card."""
+
+        def write() -> None:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO cards (request_id, channel, ts) VALUES (?, ?, ?)",
+                    (request_id, channel, ts),
+                )
+
+        await self._run(write)
+
+    async def card(self, request_id: str) -> tuple[str, str] | None:
+        """The (channel, ts) of the request's card, or None."""
+        row = await self._run(
+            lambda: (
+                self._conn()
+                .execute("SELECT channel, ts FROM cards WHERE request_id = ?", (request_id,))
+                .fetchone()
+            )
+        )
+        return (str(row[0]), str(row[1])) if row else None

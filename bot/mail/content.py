@@ -167,6 +167,8 @@ _RISKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def _normalized(text: str) -> str:
     """NFKC-folded text without invisible format characters (``pass\\u200bword``)."""
+    if text.isascii():
+        return text  # NFKC leaves ASCII unchanged and ASCII has no format characters
     folded = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
 

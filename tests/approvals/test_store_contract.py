@@ -272,3 +272,17 @@ async def test_unicode_text_round_trips(store: ApprovalStore) -> None:
     denied = await store.apply(request.id, Event.DENY, CARMEN, T0, note="pas de rappel 📞 </b>")
     assert denied.close_reason == "pas de rappel 📞 </b>"
     assert (await store.audit_events(request_id=request.id))[-1].request == denied
+
+
+async def test_card_place_is_remembered_and_overwritten(store: ApprovalStore) -> None:
+    request = await store.create_request(new_request(), T0)
+    assert await store.card(request.id) is None
+    await store.set_card(request.id, "C0APPROVALS", "1700000000.000001")
+    assert await store.card(request.id) == ("C0APPROVALS", "1700000000.000001")
+    await store.set_card(request.id, "C0OTHER", "1700000000.000002")
+    assert await store.card(request.id) == ("C0OTHER", "1700000000.000002")
+    other = await store.create_request(new_request(), T0)
+    assert await store.card(other.id) is None
+    # the card's place is not request state: no audit event, no new version
+    assert [e.event for e in await store.audit_events(request_id=request.id)] == ["open"]
+    assert await store.get(request.id) == request

@@ -4,6 +4,7 @@
 - ``GET /files/<id>/<name>``: url_private downloads (served from :meth:`add_file`)
 - ``POST /response/<token>``: response_url posts
 - ``GET /ws``: the Socket Mode WebSocket (``apps.connections.open`` answers with its URL)
+- ``users.info`` and ``usergroups.users.list`` answer from :attr:`users` and :attr:`usergroups`
 
 Any route can be told to fail: :meth:`fail` queues answers (429 with Retry-After, 500, ...).
 Tests wait with :meth:`wait_for`, which polls the call log with a timeout.
@@ -68,6 +69,8 @@ class SlackApiRecorder:
         self.ws: web.WebSocketResponse | None = None
         self.ws_connected = asyncio.Event()
         self._ts = 0
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
+        self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers, by group id
 
     # lifecycle
 
@@ -213,6 +216,14 @@ class SlackApiRecorder:
             return {"ok": True, "channel": data.get("channel"), "ts": ts}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "users.info":
+            user = self.users.get(str(data.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(str(data.get("usergroup")))
+            if members is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": members}
         return {"ok": True}
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
