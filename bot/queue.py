@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -240,18 +241,30 @@ class SqliteWorkQueue:
         self.visibility = visibility
         self.poll_interval = poll_interval
         self._clock = clock
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from None
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
         return conn
 
     def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        conn = self._connect()
         try:
+            conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
@@ -262,8 +275,6 @@ class SqliteWorkQueue:
             return result
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from None
-        finally:
-            conn.close()
 
     async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         return await asyncio.to_thread(self._run, fn)
@@ -362,7 +373,11 @@ class SqliteWorkQueue:
         await self._call(lambda c: c.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        """Nothing to close: connections are per call."""
+        """Close every thread's connection."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
 
 
 def open_queue(settings: Settings) -> WorkQueue:

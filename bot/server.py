@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import sys
 from enum import StrEnum
 
 from aiohttp import web
@@ -24,10 +25,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
+from bot.approvals.service import ApprovalService
 from bot.approvals.store import ApprovalStore, new_request_id, open_store
+from bot.approvals.sweeper import run_expiry_sweeper
 from bot.dedupe import StoreDeduper
 from bot.dns import Resolver
-from bot.errors import ConfigError
+from bot.errors import ConfigError, DeskguardError
 from bot.logs import configure_logging
 from bot.metrics import Metrics
 from bot.queue import WorkQueue, open_queue
@@ -37,7 +40,9 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.web_ops import OpsContext, add_ops_routes
 from bot.worker import InboundWorker
+from handlers.approvals import card_updater
 from handlers.reply import retry_handlers
+from handlers.slack_roles import SlackRoleResolver
 from handlers.triage import make_reminder_poster, make_triage_poster
 
 log = logging.getLogger("deskguard.server")
@@ -98,6 +103,28 @@ def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebCli
         timeout=15,
         retry_handlers=retry_handlers(),
     )
+
+
+def attach_approvals(services: Services, store: ApprovalStore) -> ApprovalService:
+    """Give ``services`` the approval service on ``store`` (roles: settings + Slack groups)."""
+    settings = services.settings
+    roles = SlackRoleResolver(make_web_client(settings), settings)
+    services.approvals = ApprovalService(store, lambda: services.current_registry, settings, roles)
+    return services.approvals
+
+
+async def warn_staffing(service: ApprovalService) -> list[str]:
+    """Say at start-up (log and stderr) when fewer than two people can approve."""
+    try:
+        warnings = await service.staffing_warnings()
+    except DeskguardError as exc:
+        warnings = [f"could not read the approver user groups from Slack ({exc})"]
+    for warning in warnings:
+        text = f"deskguard approvals: {warning}; see DESKGUARD_TECHNICAL_APPROVER_USERS/_GROUPS "
+        text += "and DESKGUARD_VENDOR_MANAGER_USERS/_GROUPS"
+        log.warning(text)
+        print(f"warning: {text}", file=sys.stderr)
+    return warnings
 
 
 def build_bolt_app(services: Services, mode: Mode) -> AsyncApp:
@@ -170,6 +197,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     store = await open_store(settings)
     queue = open_queue(settings)
     services.dedupe = StoreDeduper(store)
+    await warn_staffing(attach_approvals(services, store))
     bolt_app = build_bolt_app(services, mode)
     web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
     ops = OpsContext(
@@ -225,7 +253,8 @@ def _start_background(
     stop: asyncio.Event,
     loop: asyncio.AbstractEventLoop,
 ) -> list[asyncio.Task[None]]:
-    """Inbound workers, registry reload and review reminders, all stopping on ``stop``."""
+    """Inbound workers, registry reload, review reminders and the approval expiry sweeper,
+    all stopping on ``stop``."""
     settings = services.settings
     client = bolt_app.client
     tasks: list[asyncio.Task[None]] = []
@@ -237,6 +266,9 @@ def _start_background(
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         reloader.install_sighup(loop)
     tasks.append(asyncio.create_task(reloader.watch(stop)))
+    if services.approvals is not None:
+        sweeper = run_expiry_sweeper(stop, services.approvals, card_updater(client, services))
+        tasks.append(asyncio.create_task(sweeper))
     if settings.triage_channel:
         poster = make_triage_poster(
             client, settings.triage_channel, lambda: services.current_registry, services.metrics

@@ -394,17 +394,17 @@ def approve_modal(
         ),
         InputBlock(
             block_id=ids.BLOCK_CALLED,
-            label=_plain("Callback"),
+            label=_plain(
+                f"Callback: I called the registry number chosen above (the callback line is "
+                f"{display_phone(vendor.callback.phone)}) and spoke with the person I named",
+                2000,
+            ),
             element=CheckboxesElement(
                 action_id=ids.INPUT_CALLED,
                 options=[
                     Option(
-                        text=_plain(
-                            f"I called {display_phone(vendor.callback.phone)} or the named "
-                            "contact's registered number above, and spoke with the person I "
-                            "named: not a number from the request.",
-                            150,
-                        ),
+                        text=_plain("I called back and spoke with them"),
+                        description=_plain("Not on a number given in the request or email."),
                         value="called_back",
                     )
                 ],

@@ -526,8 +526,16 @@ def card_updater(client: AsyncWebClient, services: Services) -> CardUpdater:
 
 
 def register_approvals(app: AsyncApp, services: Services) -> None:
-    """Register the flow's listeners (nothing when the approval service is not configured)."""
+    """Register the flow's listeners; without an approval service, cards' buttons say so."""
     if services.approvals is None:
+
+        async def not_enabled(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            text = "High-risk requests are not enabled on this deskguard; nothing was changed."
+            await _reply(client, body).send(text, bk.problem_blocks(text))
+
+        app.action(ids.ACTION_APPROVE)(not_enabled)
+        app.action(ids.ACTION_DENY)(not_enabled)
         return
     ui = ApprovalsUi(services, services.approvals, app.client)
 
