@@ -252,7 +252,9 @@ def help_blocks(problem: str | None = None) -> list[Block]:
             f"• `{ids.COMMAND} Northwind`: a vendor's registry card and callback number\n"
             "• *Verify sender* (message menu ⋮ > More message shortcuts): an email file or the "
             "text of any message\n"
-            "• Send an .eml or .msg file to deskguard in a direct message"
+            "• Send an .eml or .msg file to deskguard in a direct message\n"
+            f"• `{ids.COMMAND} request Northwind`: open a high-risk request (two approvals)\n"
+            f"• `{ids.COMMAND} audit <request-id>`: a request's audit trail (approvers)"
         ),
         ActionsBlock(
             elements=[
