@@ -17,11 +17,13 @@ import signal
 import socket
 import sys
 from enum import StrEnum
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
@@ -151,13 +153,35 @@ def build_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Applicat
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SERVICES_KEY] = services
     if bolt_app is not None:
+        signatures = SignatureVerifier((services.settings.slack_signing_secret or "").strip())
+        in_flight: set[asyncio.Task[object]] = set()
 
         async def slack_events(request: web.Request) -> web.Response:
-            bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
+            bolt_request = await to_bolt_request(request)
+            if _is_slash_command(request, bolt_request.raw_body) and signatures.is_valid_request(
+                bolt_request.raw_body, dict(request.headers)
+            ):
+                # A slash command's ack carries nothing (answers go to response_url): answer
+                # Slack at once and let Bolt run the listener (it checks the signature again).
+                task: asyncio.Task[object] = asyncio.create_task(
+                    bolt_app.async_dispatch(bolt_request)
+                )
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                return web.Response(status=200)
+            bolt_response = await bolt_app.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
 
         app.router.add_post(EVENTS_PATH, slack_events)
     return app
+
+
+def _is_slash_command(request: web.Request, body: str) -> bool:
+    """A form-encoded slash command (interactivity payloads and events are not)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return False
+    fields = parse_qs(body, max_num_fields=64)
+    return "command" in fields and "payload" not in fields
 
 
 async def start_web_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
