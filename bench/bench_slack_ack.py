@@ -151,9 +151,12 @@ def main(requests: int) -> None:
 
 
 async def _post_once(url: str, body: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, data=body.encode(), headers=sig.signed_headers(body)) as r:
-            assert r.status == 200, r.status
+    headers = sig.signed_headers(body)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body.encode(), headers=headers) as response,
+    ):
+        assert response.status == 200, response.status
 
 
 if __name__ == "__main__":

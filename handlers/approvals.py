@@ -256,14 +256,8 @@ class ApprovalsUi:
                 verification=verification,
                 channel=channel,
             )
-        except TransitionRefused as exc:
-            await ack(response_action="errors", errors={ids.BLOCK_SUMMARY: str(exc)})
-            return
-        except LookupFailed:
-            await ack(response_action="errors", errors={ids.BLOCK_SUMMARY: WHO_FAILED})
-            return
-        except StoreError:
-            await ack(response_action="errors", errors={ids.BLOCK_SUMMARY: STORE_FAILED})
+        except (StoreError, LookupFailed) as exc:
+            await ack(response_action="errors", errors={ids.BLOCK_SUMMARY: _failure_text(exc)})
             return
         await ack()
         await self.post_card(request, channel)
@@ -388,15 +382,11 @@ class ApprovalsUi:
                 reason=note,
                 proof=proof,
             )
-        except TransitionRefused as exc:
-            block = _refusal_block(exc.reason, ids.BLOCK_PROOF in values)
-            await ack(response_action="errors", errors={block: str(exc)})
-            return
-        except LookupFailed:
-            await ack(response_action="errors", errors={ids.BLOCK_REASON: WHO_FAILED})
-            return
-        except StoreError:
-            await ack(response_action="errors", errors={ids.BLOCK_REASON: STORE_FAILED})
+        except (StoreError, LookupFailed) as exc:
+            block = ids.BLOCK_REASON
+            if isinstance(exc, TransitionRefused):
+                block = _refusal_block(exc.reason, ids.BLOCK_PROOF in values)
+            await ack(response_action="errors", errors={block: _failure_text(exc)})
             return
         await ack()
         await self.after_transition(request, user_id)
@@ -434,14 +424,8 @@ class ApprovalsUi:
         try:
             actor = await self.actor(user_id)
             request = await self.service.deny(request_id, actor, reason)
-        except TransitionRefused as exc:
-            await ack(response_action="errors", errors={ids.BLOCK_REASON: str(exc)})
-            return
-        except LookupFailed:
-            await ack(response_action="errors", errors={ids.BLOCK_REASON: WHO_FAILED})
-            return
-        except StoreError:
-            await ack(response_action="errors", errors={ids.BLOCK_REASON: STORE_FAILED})
+        except (StoreError, LookupFailed) as exc:
+            await ack(response_action="errors", errors={ids.BLOCK_REASON: _failure_text(exc)})
             return
         await ack()
         await self.after_transition(request, user_id)
@@ -663,6 +647,15 @@ def _checked(
     except TransitionRefused as exc:
         errors[block] = str(exc)
         return None
+
+
+def _failure_text(exc: Exception) -> str:
+    """What a modal shows when a step was refused or could not be done (nothing changed)."""
+    if isinstance(exc, LookupFailed):
+        return WHO_FAILED
+    if isinstance(exc, StoreError) and not isinstance(exc, TransitionRefused):
+        return STORE_FAILED
+    return str(exc)
 
 
 _REFUSAL_BLOCK = {
