@@ -382,6 +382,7 @@ class SqliteWorkQueue:
 
 def open_queue(settings: Settings) -> WorkQueue:
     """The Redis Stream when ``REDIS_URL`` is set, else a table in the SQLite database."""
+    visibility = settings.queue_visibility_seconds
     if settings.redis_url:
-        return RedisWorkQueue.from_url(settings.redis_url)
-    return SqliteWorkQueue(settings.database)
+        return RedisWorkQueue.from_url(settings.redis_url, visibility=visibility)
+    return SqliteWorkQueue(settings.database, visibility=visibility)

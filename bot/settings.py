@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     vendor_channel: str | None = None
     reminder_interval_days: float = Field(default=7.0, gt=0)
     workers: int = Field(default=1, ge=0, le=64)
+    queue_visibility_seconds: float = Field(default=60.0, gt=0, le=3600)
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
