@@ -91,6 +91,22 @@ class Verifier:
     async def verify_domain(self, domain: str, *, with_posture: bool = True) -> Report:
         """Verify one domain: registry, lookalike, posture."""
         domain = normalize_domain(domain)
+        return await self._verify(domain, Kind.DOMAIN, domain, None, with_posture=with_posture)
+
+    async def verify_address(self, address: str) -> Report:
+        """Verify one address: its domain, and whether it is a registered contact."""
+        parsed = parse_address(address)
+        return await self._verify(str(parsed), Kind.ADDRESS, parsed.domain, parsed)
+
+    async def _verify(
+        self,
+        target: str,
+        kind: Kind,
+        domain: str,
+        address: Address | None,
+        *,
+        with_posture: bool = True,
+    ) -> Report:
         identity = self.identify_domain(domain)
         reasons = list(identity.reasons)
         posture_json: dict[str, Any] | None = None
@@ -99,20 +115,9 @@ class Verifier:
             posture = await check_posture(domain, self.resolver, dkim_selectors=selectors)
             posture_json = posture.to_json()
             reasons.extend(posture.reasons())
-        return self._report(domain, Kind.DOMAIN, reasons, identity, posture_json)
-
-    async def verify_address(self, address: str) -> Report:
-        """Verify one address: its domain, and whether it is a registered contact."""
-        parsed = parse_address(address)
-        report = await self.verify_domain(parsed.domain)
-        identity = self.identify_domain(parsed.domain)
-        reasons = list(report.reasons)
-        reasons.extend(self.contact_reasons(parsed, identity.vendor))
-        report.reasons = reasons
-        report.target = str(parsed)
-        report.kind = Kind.ADDRESS
-        report.verdict = decide(reasons, vendor_matched=identity.vendor is not None)
-        return report
+        if address is not None:
+            reasons.extend(self.contact_reasons(address, identity.vendor))
+        return self._report(target, kind, reasons, identity, posture_json)
 
     async def verify_many(self, targets: list[str]) -> list[Report | InputError]:
         """Verify several targets concurrently; unusable ones come back as InputError."""
