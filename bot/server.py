@@ -217,6 +217,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     metrics = Metrics()
     resolver = Resolver.from_settings(settings, observer=metrics.observe_dns)
     services = build_services(settings, resolver=resolver)
+    services.verifier.lookalikes()  # build the index now, not on the first Slack request
     services.metrics = metrics
     store = await open_store(settings)
     queue = open_queue(settings)
@@ -282,11 +283,13 @@ def _start_background(
     settings = services.settings
     client = bolt_app.client
     tasks: list[asyncio.Task[None]] = []
-    reloader = RegistryReloader(
-        services.registry,
-        settings.registry,
-        on_reload=lambda outcome: services.metrics.registry_reloads.labels(outcome).inc(),
-    )
+
+    def reloaded(outcome: str) -> None:
+        services.metrics.registry_reloads.labels(outcome).inc()
+        if outcome == "ok":
+            services.verifier.lookalikes()  # rebuild for the new registry before it is asked
+
+    reloader = RegistryReloader(services.registry, settings.registry, on_reload=reloaded)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         reloader.install_sighup(loop)
     tasks.append(asyncio.create_task(reloader.watch(stop)))
