@@ -34,7 +34,7 @@ import dns.resolver  # noqa: E402
 from bot.dns import Resolver  # noqa: E402
 from bot.registry import load_registry  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.verify import RegistryHolder, Verifier  # noqa: E402
+from bot.verify.verifier import RegistryHolder, Verifier  # noqa: E402
 from tests.support.dnsserver import TestDNSServer  # noqa: E402
 from tests.support.mailsign import build, prepend, rsa_key, sign  # noqa: E402
 from tests.support.signed import received  # noqa: E402

@@ -49,7 +49,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402
+from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402
 from tests.support.dnsserver import TestDNSServer  # noqa: E402
 from tests.support.mailsign import SigningKey, build, prepend, publish, rsa_key  # noqa: E402
 from tests.support.mailsign import sign as dkim_sign  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.lookalike import LookalikeIndex
+from bot.verify.lookalike import LookalikeIndex
 from bot.names import normalize_domain, registrable_domain
 from bot.registry import Callback, Registry, Vendor
 

@@ -37,7 +37,7 @@ import dns.nameserver
 import dns.resolver
 
 from bot.dns import Resolver
-from bot.posture import CheckStatus, check_posture
+from bot.verify.posture import CheckStatus, check_posture
 from tests.support.dnsserver import TestDNSServer
 
 PROVIDERS = 5

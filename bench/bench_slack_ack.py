@@ -24,8 +24,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.server import Mode, build_bolt_app, build_web_app, start_web_app  # noqa: E402
-from bot.services import build_services  # noqa: E402
+from bot.runtime.server import Mode, build_bolt_app, build_web_app, start_web_app  # noqa: E402
+from bot.runtime.services import build_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.support import slack_signing as sig  # noqa: E402
 from tests.support.dnsserver import TestDNSServer  # noqa: E402

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.services import Services
+from bot.runtime.services import Services
 from handlers import approvals, commands, dm, errors, home, placeholders, shortcuts
 
 Registrar = Callable[[AsyncApp, Services], None]

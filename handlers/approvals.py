@@ -44,7 +44,7 @@ from bot.approvals.sweeper import CardUpdater
 from bot.errors import StoreError, TransitionRefused
 from bot.registry import Vendor
 from bot.report import Report
-from bot.services import Services
+from bot.runtime.services import Services
 from handlers import approval_blocks as ab
 from handlers import blocks as bk
 from handlers import ids

@@ -26,11 +26,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.advice import headline, next_steps
-from bot.history import Entry
+from bot.verify.advice import headline, next_steps
+from bot.runtime.history import Entry
 from bot.registry import Registry, Vendor, display_phone
 from bot.report import Report, Severity, Verdict
-from bot.textscan import TextScan
+from bot.verify.textscan import TextScan
 from handlers import ids
 
 MAX_SECTION = 2900  # Slack's limit is 3000 characters per section text

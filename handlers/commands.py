@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import InputError
-from bot.services import Services
+from bot.runtime.services import Services
 from handlers import blocks as bk
 from handlers import ids
 from handlers.reply import Destination

@@ -19,8 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import InputError, TooLargeError
 from bot.mail.message import HeadersOnly
 from bot.report import Report
-from bot.services import Services
-from bot.textscan import scan_text
+from bot.runtime.services import Services
+from bot.verify.textscan import scan_text
 from handlers import blocks as bk
 from handlers.reply import Destination, web_call
 

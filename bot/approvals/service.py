@@ -50,7 +50,7 @@ from bot.approvals.machine import (
 )
 from bot.approvals.proof import Proof, challenge_message, new_nonce, verify_signature, verify_totp
 from bot.approvals.store import ApprovalStore, is_request_id
-from bot.audit import AuditEvent
+from bot.approvals.audit import AuditEvent
 from bot.errors import TransitionRefused
 from bot.registry import Ed25519Token, Registry, TotpToken, Vendor, normalize_phone
 from bot.settings import Settings

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.approvals.machine import Actor, Event, NewRequest, Request
 
 if TYPE_CHECKING:
-    from bot.audit import AuditEvent
+    from bot.approvals.audit import AuditEvent
     from bot.settings import Settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")

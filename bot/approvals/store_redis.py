@@ -43,7 +43,7 @@ from bot.approvals.machine import (
     to_us,
 )
 from bot.approvals.store import new_request_id
-from bot.audit import AuditEvent
+from bot.approvals.audit import AuditEvent
 from bot.errors import StoreError, TransitionRefused
 
 _AUDIT = r"""

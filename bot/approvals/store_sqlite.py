@@ -32,7 +32,7 @@ from bot.approvals.machine import (
 )
 from bot.approvals.machine import refuse as _refuse
 from bot.approvals.store import new_request_id
-from bot.audit import OPEN, AuditEvent
+from bot.approvals.audit import OPEN, AuditEvent
 from bot.errors import StoreError, TransitionRefused
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dmarc_policy import DmarcPolicy, discover_dmarc
+from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc
 from bot.dns import Outcome, Resolver
 from bot.mail.arc import ArcResult, verify_arc_async
 from bot.mail.authres import AuthResult, AuthResultsView, read_auth_results

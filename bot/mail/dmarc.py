@@ -1,6 +1,6 @@
 """DMARC evaluation (RFC 7489, RFC 9989): identifier alignment and the message's DMARC result.
 
-Policy discovery lives in :mod:`bot.dmarc_policy`; this module takes the discovered policy and the
+Policy discovery lives in :mod:`bot.mail.dmarc_policy`; this module takes the discovered policy and the
 authenticated identifiers (the SPF MAIL FROM domain and each DKIM ``d=``) and decides:
 
 * ``pass``: SPF or DKIM passed for a domain aligned with From;
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dmarc_policy import CheckStatus, DmarcPolicy
+from bot.mail.dmarc_policy import CheckStatus, DmarcPolicy
 from bot.names import (
     InvalidName,
     is_subdomain_of,

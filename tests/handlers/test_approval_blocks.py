@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from slack_sdk.models.blocks import Block
 
 from bot.approvals.machine import Approval, Request, RequestKind, Slot, State
-from bot.audit import AuditEvent
+from bot.approvals.audit import AuditEvent
 from bot.registry import Registry, parse_registry
 from handlers import approval_blocks as ab
 from handlers import ids

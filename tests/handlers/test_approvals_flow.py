@@ -25,8 +25,8 @@ from bot.approvals.store_sqlite import SQLiteStore
 from bot.approvals.sweeper import sweep_once
 from bot.dns import Resolver
 from bot.registry import Registry, parse_registry
-from bot.server import Mode, attach_approvals, build_bolt_app, build_web_app, start_web_app
-from bot.services import build_services
+from bot.runtime.server import Mode, attach_approvals, build_bolt_app, build_web_app, start_web_app
+from bot.runtime.services import build_services
 from handlers import ids
 from handlers.approvals import card_updater
 from tests.support.slack_api import Call, SlackApiRecorder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from bot.history import History
+from bot.runtime.history import History
 from bot.registry import Registry
 from bot.report import Kind, Reason, Report, Verdict
 from handlers import blocks as bk

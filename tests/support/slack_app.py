@@ -11,8 +11,8 @@ import aiohttp
 
 from bot.dns import Resolver
 from bot.registry import Registry
-from bot.server import Mode, build_bolt_app, build_web_app, start_web_app
-from bot.services import Services, build_services
+from bot.runtime.server import Mode, build_bolt_app, build_web_app, start_web_app
+from bot.runtime.services import Services, build_services
 from bot.settings import Settings
 from tests.support import slack_signing as sig
 from tests.support.slack_api import SlackApiRecorder

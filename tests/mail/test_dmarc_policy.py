@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dmarc_policy import (
+from bot.mail.dmarc_policy import (
     MAX_WALK_QUERIES,
     CheckStatus,
     discover_dmarc,

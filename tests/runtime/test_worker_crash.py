@@ -18,13 +18,13 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from bot.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.conftest import FIXTURES
 from tests.support.dnsserver import TestDNSServer
 from tests.support.slack_api import SlackApiRecorder
 from tests.support.slack_app import BOT_TOKEN
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "crash-secret"
 REDIS_DB_URL = "redis://127.0.0.1:6379/11"
 MESSAGE = (

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.approvals.service import ApprovalService
-from bot.dedupe import Deduper, MemoryDeduper
+from bot.runtime.dedupe import Deduper, MemoryDeduper
 from bot.dns import Resolver
-from bot.history import History
-from bot.metrics import Metrics
+from bot.runtime.history import History
+from bot.runtime.metrics import Metrics
 from bot.registry import Registry, RegistryHolder, load_registry
 from bot.settings import Settings
-from bot.verify import Verifier
+from bot.verify.verifier import Verifier
 
 
 @dataclass

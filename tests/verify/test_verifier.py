@@ -10,7 +10,7 @@ from bot.errors import InputError
 from bot.registry import RegistryHolder
 from bot.report import Kind, Verdict
 from bot.settings import load_settings
-from bot.verify import Verifier, classify_target
+from bot.verify.verifier import Verifier, classify_target
 from tests.conftest import FIXTURES
 
 

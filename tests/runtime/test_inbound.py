@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from bot.inbound import check_request, sign
+from bot.runtime.inbound import check_request, sign
 
 SECRET = "s3cret"
 

@@ -6,7 +6,7 @@ import shutil
 import signal
 
 from bot.registry import RegistryHolder, load_registry
-from bot.reload import RegistryReloader
+from bot.runtime.reload import RegistryReloader
 from tests.conftest import FIXTURES
 
 

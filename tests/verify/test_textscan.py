@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.dns import Resolver
 from bot.registry import Registry, RegistryHolder
 from bot.settings import Settings
-from bot.textscan import MAX_TARGETS, check_phones, find_targets, scan_text
-from bot.verify import Verifier
+from bot.verify.textscan import MAX_TARGETS, check_phones, find_targets, scan_text
+from bot.verify.verifier import Verifier
 
 
 def test_link_targets_count_and_labels_too() -> None:

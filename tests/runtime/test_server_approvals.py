@@ -15,14 +15,14 @@ from bot.approvals.machine import Actor, NewRequest, RequestKind, Slot, State
 from bot.approvals.store_sqlite import SQLiteStore
 from bot.dns import Resolver
 from bot.registry import Registry
-from bot.server import attach_approvals, run, warn_staffing
-from bot.services import build_services
+from bot.runtime.server import attach_approvals, run, warn_staffing
+from bot.runtime.services import build_services
 from handlers.slack_roles import SlackRoleResolver
 from tests.support.dnsserver import TestDNSServer
 from tests.support.slack_api import SlackApiRecorder
 from tests.support.slack_app import app_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

@@ -1,6 +1,6 @@
 """Verify a parsed message into a Report: defects, identity, authentication, content findings.
 
-:meth:`bot.verify.Verifier.verify_message` and :meth:`~bot.verify.Verifier.verify_headers` parse
+:meth:`bot.verify.verifier.Verifier.verify_message` and :meth:`~bot.verify.verifier.Verifier.verify_headers` parse
 and call :func:`verify_parsed`; the verdict follows the rules in :mod:`bot.mail.verdict`.
 """
 
@@ -17,7 +17,7 @@ from bot.registry import DEFAULT_REGION, Vendor
 from bot.report import CATALOGUE, Kind, Reason, Report, decide
 
 if TYPE_CHECKING:
-    from bot.verify import Identity, Verifier
+    from bot.verify.verifier import Identity, Verifier
 
 MAX_SUBJECT_SHOWN = 300
 

@@ -18,14 +18,14 @@ from bot.mail.message import HeadersOnly
 from bot.registry import Registry, RegistryHolder
 from bot.report import Report, Verdict
 from bot.settings import Settings
-from bot.verify import Verifier
+from bot.verify.verifier import Verifier
 from tests.mail.mailbuild import outlook_msg
 from tests.support.dnsserver import TestDNSServer
 from tests.support.mailsign import SigningKey as Key
 from tests.support.mailsign import arc_seal, build, prepend, rsa_key, sign
 from tests.support.signed import received
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 OUR_MX = "mx.example-corp.test"
 NW = "northwind-software.com"
 NW_IP, NW_HELO = "192.0.2.25", "mx.northwind-software.com"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.history import History
+from bot.runtime.history import History
 from bot.report import Kind, Report, Verdict
 
 

@@ -18,7 +18,7 @@ from bot.errors import InputError
 from bot.mail.content import find_phone_numbers
 from bot.registry import DEFAULT_REGION, Registry
 from bot.report import Report
-from bot.verify import Verifier
+from bot.verify.verifier import Verifier
 
 MAX_TARGETS = 10
 MAX_TEXT = 40_000

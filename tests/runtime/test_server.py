@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.dns import Resolver
 from bot.errors import ConfigError
 from bot.registry import Registry
-from bot.server import (
+from bot.runtime.server import (
     Mode,
     build_bolt_app,
     build_web_app,
@@ -27,14 +27,14 @@ from bot.server import (
     start_socket_mode,
     start_web_app,
 )
-from bot.services import build_services
+from bot.runtime.services import build_services
 from bot.settings import Settings
 from tests.support import slack_signing as sig
 from tests.support.dnsserver import TestDNSServer
 from tests.support.slack_api import SlackApiRecorder
 from tests.support.slack_app import Harness, app_settings, running_app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP_TOKEN = "xapp-1-A0001-1234-abcdef"
 
 
@@ -216,7 +216,7 @@ async def test_socket_mode_connects_and_handles_an_envelope(
 def test_only_the_composition_root_imports_slack() -> None:
     offenders = []
     for path in sorted((ROOT / "bot").rglob("*.py")):
-        if path.name == "server.py" and path.parent.name == "bot":
+        if path.name == "server.py" and path.parent.name == "runtime":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.lookalike import TRICKS, LookalikeIndex, LookalikeMatch, prototype, skeleton
+from bot.verify.lookalike import TRICKS, LookalikeIndex, LookalikeMatch, prototype, skeleton
 from bot.names import InvalidName
 from bot.registry import Registry, parse_registry
 

@@ -1,4 +1,4 @@
-from bot.advice import headline, next_steps
+from bot.verify.advice import headline, next_steps
 from bot.report import Kind, Reason, Report, Verdict
 
 CALLBACK = {

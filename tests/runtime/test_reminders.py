@@ -10,7 +10,7 @@ import pytest
 
 from bot.approvals.store_redis import RedisStore
 from bot.approvals.store_sqlite import SQLiteStore
-from bot.reminders import period_key, reminder_text, send_if_due
+from bot.runtime.reminders import period_key, reminder_text, send_if_due
 
 NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.approvals.machine import Event
 from bot.approvals.store_sqlite import SQLiteStore
-from bot.audit import CSV_FIELDS, AuditEvent, export_audit, run_audit_export
+from bot.approvals.audit import CSV_FIELDS, AuditEvent, export_audit, run_audit_export
 from bot.settings import Settings
 from tests.approvals.conftest import ALICE, CARMEN, T0, new_request
 

@@ -30,18 +30,18 @@ import handlers
 from bot.approvals.service import ApprovalService
 from bot.approvals.store import ApprovalStore, new_request_id, open_store
 from bot.approvals.sweeper import run_expiry_sweeper
-from bot.dedupe import StoreDeduper
+from bot.runtime.dedupe import StoreDeduper
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError
-from bot.logs import configure_logging
-from bot.metrics import Metrics
-from bot.queue import WorkQueue, open_queue
-from bot.reload import RegistryReloader
-from bot.reminders import run_schedule
-from bot.services import Services, build_services
+from bot.runtime.logs import configure_logging
+from bot.runtime.metrics import Metrics
+from bot.runtime.queue import WorkQueue, open_queue
+from bot.runtime.reload import RegistryReloader
+from bot.runtime.reminders import run_schedule
+from bot.runtime.services import Services, build_services
 from bot.settings import Settings
-from bot.web_ops import OpsContext, add_ops_routes
-from bot.worker import InboundWorker
+from bot.runtime.web_ops import OpsContext, add_ops_routes
+from bot.runtime.worker import InboundWorker
 from handlers.approvals import card_updater
 from handlers.reply import retry_handlers
 from handlers.slack_roles import SlackRoleResolver

@@ -14,11 +14,11 @@ from typing import Any
 
 from bot.dns import Resolver
 from bot.errors import InputError
-from bot.lookalike import LookalikeIndex, LookalikeMatch
-from bot.mail.engine import verify_parsed
+from bot.verify.lookalike import LookalikeIndex, LookalikeMatch
+from bot.verify.message import verify_parsed
 from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
 from bot.names import Address, InvalidName, normalize_domain, parse_address, to_unicode
-from bot.posture import check_posture
+from bot.verify.posture import check_posture
 from bot.registry import Registry, RegistryHolder, Vendor
 from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings

@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from bot.server import run
+from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.runtime.server import run
 from tests.conftest import FIXTURES
 from tests.support.dnsserver import TestDNSServer
 from tests.support.slack_api import SlackApiRecorder
@@ -164,7 +164,7 @@ async def test_broken_registry_keeps_last_good_and_readyz_says_why(service: Runn
 
 
 async def test_the_shipped_curl_script_signs_correctly(service: Running):
-    script = Path(__file__).resolve().parents[1] / "examples" / "deskguard-inbound.sh"
+    script = Path(__file__).resolve().parents[2] / "examples" / "deskguard-inbound.sh"
     proc = await asyncio.create_subprocess_exec(
         "sh",
         str(script),

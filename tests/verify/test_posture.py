@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bot.dns import Resolver
 from bot.names import InvalidName
-from bot.posture import CheckStatus, Posture, check_posture, check_spf
+from bot.verify.posture import CheckStatus, Posture, check_posture, check_spf
 from tests.support.dnsserver import TestDNSServer
 
 

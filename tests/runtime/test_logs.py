@@ -1,7 +1,7 @@
 import json
 import logging
 
-from bot.logs import JsonFormatter, TextFormatter, redact, request_id
+from bot.runtime.logs import JsonFormatter, TextFormatter, redact, request_id
 
 
 def _record(msg: str, **extra) -> logging.LogRecord:

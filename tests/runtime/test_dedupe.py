@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dedupe import MemoryDeduper
+from bot.runtime.dedupe import MemoryDeduper
 
 
 async def test_first_time_then_repeat_then_expiry() -> None:

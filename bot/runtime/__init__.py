@@ -1,0 +1,1 @@
+"""The running service: server (composition root), queue, workers, ops routes, schedules, logs."""

@@ -1,0 +1,1 @@
+"""The verification engine: identity (registry, lookalikes), posture, message verification, advice."""
