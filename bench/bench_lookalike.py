@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.verify.lookalike import LookalikeIndex
 from bot.names import normalize_domain, registrable_domain
 from bot.registry import Callback, Registry, Vendor
+from bot.verify.lookalike import LookalikeIndex
 
 VENDORS = 5_000
 DOMAINS = 10_000

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.verify.advice import headline, next_steps
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError, InputError, RegistryError
 from bot.registry import display_phone, load_registry
 from bot.report import Report, Severity, Verdict
 from bot.settings import Settings, load_settings
+from bot.verify.advice import headline, next_steps
 from bot.verify.verifier import RegistryHolder, Verifier
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -254,7 +254,7 @@ def _registry_check(args: argparse.Namespace) -> int:
 
 
 async def _audit_export(args: argparse.Namespace) -> int:
-    from bot.approvals.audit import run_audit_export
+    from bot.approvals.audit_export import run_audit_export
 
     return await run_audit_export(load_settings(), args.since, args.format, sys.stdout)
 

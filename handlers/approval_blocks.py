@@ -30,8 +30,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.approvals.machine import MAX_NOTE, MAX_SUMMARY, Request, RequestKind, Slot, State
 from bot.approvals.audit import AuditEvent
+from bot.approvals.machine import MAX_NOTE, MAX_SUMMARY, Request, RequestKind, Slot, State
 from bot.registry import Ed25519Token, TotpToken, Vendor, display_phone
 from handlers import ids
 from handlers.blocks import MAX_SECTION, escape, safe

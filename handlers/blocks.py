@@ -26,10 +26,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.verify.advice import headline, next_steps
-from bot.runtime.history import Entry
 from bot.registry import Registry, Vendor, display_phone
 from bot.report import Report, Severity, Verdict
+from bot.runtime.history import Entry
+from bot.verify.advice import headline, next_steps
 from bot.verify.textscan import TextScan
 from handlers import ids
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.registry import Registry, Vendor
+from bot.report import Report, Verdict
 from bot.runtime.metrics import Metrics
 from bot.runtime.queue import Job
-from bot.registry import Registry, Vendor
 from bot.runtime.reminders import Post
-from bot.report import Report, Verdict
 from bot.runtime.worker import PostCard
 from handlers.blocks import escape, registered_domains, report_blocks
 from handlers.reply import DeliveryError, post_message

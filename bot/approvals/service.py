@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import (
     MAX_NOTE,
     MAX_SUMMARY,
@@ -50,7 +51,6 @@ from bot.approvals.machine import (
 )
 from bot.approvals.proof import Proof, challenge_message, new_nonce, verify_signature, verify_totp
 from bot.approvals.store import ApprovalStore, is_request_id
-from bot.approvals.audit import AuditEvent
 from bot.errors import TransitionRefused
 from bot.registry import Ed25519Token, Registry, TotpToken, Vendor, normalize_phone
 from bot.settings import Settings

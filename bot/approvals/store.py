@@ -24,13 +24,10 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import Actor, Event, NewRequest, Request
-
-if TYPE_CHECKING:
-    from bot.approvals.audit import AuditEvent
-    from bot.settings import Settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
@@ -98,14 +95,3 @@ class ApprovalStore(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
-
-
-async def open_store(settings: Settings) -> ApprovalStore:
-    """Redis when ``REDIS_URL`` is set (multi-replica), else the SQLite file ``database``."""
-    if settings.redis_url:
-        from bot.approvals.store_redis import RedisStore
-
-        return await RedisStore.connect(settings.redis_url)
-    from bot.approvals.store_sqlite import SQLiteStore
-
-    return await SQLiteStore.open(settings.database)

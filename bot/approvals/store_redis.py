@@ -27,6 +27,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import (
     MAX_NOTE,
     REFUSALS,
@@ -43,7 +44,6 @@ from bot.approvals.machine import (
     to_us,
 )
 from bot.approvals.store import new_request_id
-from bot.approvals.audit import AuditEvent
 from bot.errors import StoreError, TransitionRefused
 
 _AUDIT = r"""

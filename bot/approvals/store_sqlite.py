@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from bot.approvals.audit import OPEN, AuditEvent
 from bot.approvals.machine import (
     MAX_NOTE,
     Actor,
@@ -32,7 +33,6 @@ from bot.approvals.machine import (
 )
 from bot.approvals.machine import refuse as _refuse
 from bot.approvals.store import new_request_id
-from bot.approvals.audit import OPEN, AuditEvent
 from bot.errors import StoreError, TransitionRefused
 
 T = TypeVar("T")

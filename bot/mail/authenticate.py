@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc
 from bot.dns import Outcome, Resolver
 from bot.mail.arc import ArcResult, verify_arc_async
 from bot.mail.authres import AuthResult, AuthResultsView, read_auth_results
 from bot.mail.dkim import DkimResult, verify_dkim_async
 from bot.mail.dmarc import DmarcResult, evaluate_dmarc
+from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc
 from bot.mail.message import ParsedMessage
 from bot.mail.received import Hop, host_matches, trusted_hop
 from bot.mail.spf import SpfResult, check_spf_async

@@ -1,7 +1,7 @@
 """DMARC evaluation (RFC 7489, RFC 9989): identifier alignment and the message's DMARC result.
 
-Policy discovery lives in :mod:`bot.mail.dmarc_policy`; this module takes the discovered policy and the
-authenticated identifiers (the SPF MAIL FROM domain and each DKIM ``d=``) and decides:
+Policy discovery lives in :mod:`bot.mail.dmarc_policy`; this module takes the discovered policy and
+the authenticated identifiers (the SPF MAIL FROM domain and each DKIM ``d=``) and decides:
 
 * ``pass``: SPF or DKIM passed for a domain aligned with From;
 * ``fail``: a policy exists and nothing aligned passed;

@@ -27,21 +27,22 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
+from bot.approvals.backends import open_store
 from bot.approvals.service import ApprovalService
-from bot.approvals.store import ApprovalStore, new_request_id, open_store
+from bot.approvals.store import ApprovalStore, new_request_id
 from bot.approvals.sweeper import run_expiry_sweeper
-from bot.runtime.dedupe import StoreDeduper
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError
+from bot.runtime.dedupe import StoreDeduper
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
 from bot.runtime.queue import WorkQueue, open_queue
 from bot.runtime.reload import RegistryReloader
 from bot.runtime.reminders import run_schedule
 from bot.runtime.services import Services, build_services
-from bot.settings import Settings
 from bot.runtime.web_ops import OpsContext, add_ops_routes
 from bot.runtime.worker import InboundWorker
+from bot.settings import Settings
 from handlers.approvals import card_updater
 from handlers.reply import retry_handlers
 from handlers.slack_roles import SlackRoleResolver

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.approvals.service import ApprovalService
-from bot.runtime.dedupe import Deduper, MemoryDeduper
 from bot.dns import Resolver
+from bot.registry import Registry, RegistryHolder, load_registry
+from bot.runtime.dedupe import Deduper, MemoryDeduper
 from bot.runtime.history import History
 from bot.runtime.metrics import Metrics
-from bot.registry import Registry, RegistryHolder, load_registry
 from bot.settings import Settings
 from bot.verify.verifier import Verifier
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bot.errors import StoreError
+from bot.registry import RegistryHolder
 from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, WINDOW_SECONDS, check_request
 from bot.runtime.logs import new_request_id, request_id
 from bot.runtime.metrics import CONTENT_TYPE, Metrics
 from bot.runtime.queue import WorkQueue
-from bot.registry import RegistryHolder
 from bot.settings import Settings
 
 log = logging.getLogger("deskguard.web")

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.errors import InputError
+from bot.report import Report
 from bot.runtime.metrics import Metrics
 from bot.runtime.queue import Job, WorkQueue
-from bot.report import Report
 
 log = logging.getLogger("deskguard.worker")
 

@@ -1,1 +1,1 @@
-"""The verification engine: identity (registry, lookalikes), posture, message verification, advice."""
+"""The verification engine: identity (registry, lookalikes), posture, messages, advice."""

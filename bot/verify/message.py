@@ -1,7 +1,8 @@
 """Verify a parsed message into a Report: defects, identity, authentication, content findings.
 
-:meth:`bot.verify.verifier.Verifier.verify_message` and :meth:`~bot.verify.verifier.Verifier.verify_headers` parse
-and call :func:`verify_parsed`; the verdict follows the rules in :mod:`bot.mail.verdict`.
+:meth:`~bot.verify.verifier.Verifier.verify_message` and
+:meth:`~bot.verify.verifier.Verifier.verify_headers` parse and call :func:`verify_parsed`; the
+verdict follows the rules in :mod:`bot.mail.verdict`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from bot.registry import DEFAULT_REGION, Vendor
 from bot.report import CATALOGUE, Kind, Reason, Report, decide
 
 if TYPE_CHECKING:
-    from bot.verify.verifier import Identity, Verifier
+    from bot.dns import Resolver
+    from bot.settings import Settings
+    from bot.verify.identity import Identity, IdentityResolver
 
 MAX_SUBJECT_SHOWN = 300
 
@@ -52,18 +55,22 @@ def _established(auth: Authentication | None) -> bool:
 
 
 async def verify_parsed(
-    verifier: Verifier, msg: ParsedMessage, *, filename: str | None = None
+    msg: ParsedMessage,
+    identities: IdentityResolver,
+    resolver: Resolver,
+    settings: Settings,
+    *,
+    filename: str | None = None,
 ) -> Report:
     """The report for one parsed message."""
-    settings = verifier.settings
-    registry = verifier.registry
+    registry = identities.registry
     reasons = _defect_reasons(msg)
     address = msg.from_address
     identity: Identity | None = None
     if address is not None:
-        identity = verifier.identify_domain(address.domain)
+        identity = identities.identify_domain(address.domain)
         reasons.extend(identity.reasons)
-        reasons.extend(verifier.contact_reasons(address, identity.vendor))
+        reasons.extend(identities.contact_reasons(address, identity.vendor))
     elif not any(r.code in ("multiple_from", "malformed_message") for r in reasons):
         reasons.append(
             Reason("malformed_message", "The message has no usable From address; not verifiable.")
@@ -75,7 +82,7 @@ async def verify_parsed(
     if msg.authenticatable:
         auth = await authenticate(
             msg,
-            verifier.resolver,
+            resolver,
             trusted_authserv_ids=settings.trusted_authserv_ids,
             trusted_arc_sealers=settings.trusted_arc_sealers,
         )

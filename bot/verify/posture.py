@@ -21,8 +21,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from bot.mail.dmarc_policy import CheckStatus, DmarcPolicy, discover_dmarc, parse_tags
 from bot.dns import DnsResult, Outcome, Resolver
+from bot.mail.dmarc_policy import CheckStatus, DmarcPolicy, discover_dmarc, parse_tags
 from bot.names import normalize_domain
 from bot.report import Reason
 

@@ -14,14 +14,15 @@ from typing import Any
 
 from bot.dns import Resolver
 from bot.errors import InputError
-from bot.verify.lookalike import LookalikeIndex, LookalikeMatch
-from bot.verify.message import verify_parsed
 from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
-from bot.names import Address, InvalidName, normalize_domain, parse_address, to_unicode
-from bot.verify.posture import check_posture
-from bot.registry import Registry, RegistryHolder, Vendor
+from bot.names import Address, InvalidName, normalize_domain, parse_address
+from bot.registry import Registry, RegistryHolder
 from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings
+from bot.verify.identity import Identity, IdentityResolver
+from bot.verify.lookalike import LookalikeIndex
+from bot.verify.message import verify_parsed
+from bot.verify.posture import check_posture
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
@@ -65,21 +66,23 @@ class Verifier:
     ) -> None:
         self.settings = settings
         self.resolver = resolver
-        self.registry_holder = registry
-        self._today = today
-        self._index: tuple[Registry, LookalikeIndex] | None = None
+        self.identity = IdentityResolver(
+            registry, review_interval_days=settings.review_interval_days, today=today
+        )
 
     @property
     def registry(self) -> Registry:
         """The registry in force now."""
-        return self.registry_holder.registry
+        return self.identity.registry
+
+    @property
+    def registry_holder(self) -> RegistryHolder:
+        """The holder of the registry in force (replaced on reload)."""
+        return self.identity.registry_holder
 
     def lookalikes(self) -> LookalikeIndex:
         """The lookalike index for the current registry (rebuilt when the registry changes)."""
-        registry = self.registry
-        if self._index is None or self._index[0] is not registry:
-            self._index = (registry, LookalikeIndex(registry))
-        return self._index[1]
+        return self.identity.lookalikes()
 
     async def verify_target(self, text: str) -> Report:
         """Verify a domain or an address given as free text; raise InputError when unusable."""
@@ -107,7 +110,7 @@ class Verifier:
         *,
         with_posture: bool = True,
     ) -> Report:
-        identity = self.identify_domain(domain)
+        identity = self.identity.identify_domain(domain)
         reasons = list(identity.reasons)
         posture_json: dict[str, Any] | None = None
         if with_posture:
@@ -116,7 +119,7 @@ class Verifier:
             posture_json = posture.to_json()
             reasons.extend(posture.reasons())
         if address is not None:
-            reasons.extend(self.contact_reasons(address, identity.vendor))
+            reasons.extend(self.identity.contact_reasons(address, identity.vendor))
         return self._report(target, kind, reasons, identity, posture_json)
 
     async def verify_many(self, targets: list[str]) -> list[Report | InputError]:
@@ -134,67 +137,16 @@ class Verifier:
         """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
         when the bytes are not a usable message."""
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
-        return await verify_parsed(self, msg, filename=filename)
+        return await verify_parsed(
+            msg, self.identity, self.resolver, self.settings, filename=filename
+        )
 
     async def verify_headers(self, fields: HeadersOnly) -> Report:
         """Verify a headers-only email (Slack's forwarded email, pasted text): identity and
         content only; the verdict is at best unverified."""
-        return await verify_parsed(self, parse_headers_only(fields))
-
-    # identity: shared with message verification
-
-    def identify_domain(self, domain: str) -> Identity:
-        """Registry and lookalike findings for a normalized domain (no DNS)."""
-        vendor = self.registry.by_domain(domain)
-        if vendor is not None:
-            reasons = [
-                Reason(
-                    "registered_vendor",
-                    f"{to_unicode(domain)} belongs to {vendor.name} (vendor registry).",
-                    data={"vendor_id": vendor.id},
-                )
-            ]
-            if self.registry.is_overdue(vendor, self._today(), self.settings.review_interval_days):
-                reasons.append(
-                    Reason(
-                        "registry_review_overdue",
-                        f"{vendor.name}'s registry entry was last reviewed on "
-                        f"{vendor.last_reviewed.isoformat()}, more than "
-                        f"{self.settings.review_interval_days} days ago; owner: {vendor.owner}.",
-                    )
-                )
-            return Identity(vendor=vendor, imitated=None, match=None, reasons=reasons)
-        match = self.lookalikes().match(domain)
-        if match is not None:
-            imitated = self.registry.get(match.vendor_id)
-            reason = Reason(
-                "lookalike_domain",
-                f"{to_unicode(domain)} imitates {match.vendor_name}'s domain {match.imitated} "
-                f"({match.trick.replace('_', ' ')}): {match.evidence}",
-                data=match.to_json(),
-            )
-            return Identity(vendor=None, imitated=imitated, match=match, reasons=[reason])
-        reason = Reason(
-            "not_in_registry",
-            f"{to_unicode(domain)} is not a registered vendor domain and imitates none.",
+        return await verify_parsed(
+            parse_headers_only(fields), self.identity, self.resolver, self.settings
         )
-        return Identity(vendor=None, imitated=None, match=None, reasons=[reason])
-
-    def contact_reasons(self, address: Address, vendor: Vendor | None) -> list[Reason]:
-        """``unknown_contact`` when an address at a vendor's domain is not a registered contact."""
-        if vendor is None:
-            return []
-        found = self.registry.contact(str(address))
-        if found is not None:
-            return []
-        named = ", ".join(c.name for c in vendor.contacts) or "none on file"
-        return [
-            Reason(
-                "unknown_contact",
-                f"{address} is at {vendor.name}'s domain but is not a registered contact "
-                f"(registered: {named}).",
-            )
-        ]
 
     def _report(
         self,
@@ -220,22 +172,3 @@ class Verifier:
             posture=posture,
             details=details,
         )
-
-
-class Identity:
-    """Who a domain is: the vendor it belongs to, or the vendor it imitates, with reasons."""
-
-    __slots__ = ("imitated", "match", "reasons", "vendor")
-
-    def __init__(
-        self,
-        *,
-        vendor: Vendor | None,
-        imitated: Vendor | None,
-        match: LookalikeMatch | None,
-        reasons: list[Reason],
-    ) -> None:
-        self.vendor = vendor
-        self.imitated = imitated
-        self.match = match
-        self.reasons = reasons

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.approvals.audit import AuditEvent
+from bot.approvals.audit_export import CSV_FIELDS, export_audit, run_audit_export
 from bot.approvals.machine import Event
 from bot.approvals.store_sqlite import SQLiteStore
-from bot.approvals.audit import CSV_FIELDS, AuditEvent, export_audit, run_audit_export
 from bot.settings import Settings
 from tests.approvals.conftest import ALICE, CARMEN, T0, new_request
 

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from slack_sdk.models.blocks import Block
 
-from bot.approvals.machine import Approval, Request, RequestKind, Slot, State
 from bot.approvals.audit import AuditEvent
+from bot.approvals.machine import Approval, Request, RequestKind, Slot, State
 from bot.registry import Registry, parse_registry
 from handlers import approval_blocks as ab
 from handlers import ids

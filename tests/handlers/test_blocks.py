@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from bot.runtime.history import History
 from bot.registry import Registry
 from bot.report import Kind, Reason, Report, Verdict
+from bot.runtime.history import History
 from handlers import blocks as bk
 
 

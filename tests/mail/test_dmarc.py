@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.mail.dmarc_policy import CheckStatus, DmarcPolicy, discover_dmarc
 from bot.dns import Resolver
 from bot.mail.dmarc import evaluate_dmarc, is_aligned, organizational_domain
+from bot.mail.dmarc_policy import CheckStatus, DmarcPolicy, discover_dmarc
 from tests.support.dnsserver import TestDNSServer
 
 

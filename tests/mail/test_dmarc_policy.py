@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.dns import Resolver
 from bot.mail.dmarc_policy import (
     MAX_WALK_QUERIES,
     CheckStatus,
@@ -10,7 +11,6 @@ from bot.mail.dmarc_policy import (
     parse_dmarc_record,
     walk_names,
 )
-from bot.dns import Resolver
 from tests.support.dnsserver import TestDNSServer
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.runtime.history import History
 from bot.report import Kind, Report, Verdict
+from bot.runtime.history import History
 
 
 def _report(target: str) -> Report:

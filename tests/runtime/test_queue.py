@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
 from bot.report import Kind, Report, Verdict
+from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
 from bot.runtime.worker import InboundWorker
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

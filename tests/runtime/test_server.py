@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 import socket
@@ -211,21 +210,3 @@ async def test_socket_mode_connects_and_handles_an_envelope(
             assert "Contoso Payroll" in answer.text()
         finally:
             await handler.close_async()
-
-
-def test_only_the_composition_root_imports_slack() -> None:
-    offenders = []
-    for path in sorted((ROOT / "bot").rglob("*.py")):
-        if path.name == "server.py" and path.parent.name == "runtime":
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                if name.split(".")[0] in ("slack_bolt", "slack_sdk", "handlers"):
-                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
-    assert offenders == []

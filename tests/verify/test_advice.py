@@ -1,5 +1,5 @@
-from bot.verify.advice import headline, next_steps
 from bot.report import Kind, Reason, Report, Verdict
+from bot.verify.advice import headline, next_steps
 
 CALLBACK = {
     "phone": "+12065550142",

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.verify.lookalike import TRICKS, LookalikeIndex, LookalikeMatch, prototype, skeleton
 from bot.names import InvalidName
 from bot.registry import Registry, parse_registry
+from bot.verify.lookalike import TRICKS, LookalikeIndex, LookalikeMatch, prototype, skeleton
 
 
 def _vendor(vid: str, name: str, domains: list[str], **extra: Any) -> dict[str, Any]:
