@@ -10,9 +10,10 @@ import pytest
 from bot.dns import Resolver
 from bot.registry import Registry, load_registry
 from tests.support.dnsserver import TestDNSServer
+from tests.support.redis_server import PrivateRedis, skip_or_fail
 
 FIXTURES = Path(__file__).parent / "fixtures"
-TESTSUITES = Path(__file__).resolve().parents[2] / "shared" / "testsuites"
+TESTSUITES = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,30 @@ def dns_server(dns_server_session: TestDNSServer) -> TestDNSServer:
     return dns_server_session
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis | None]:
+    """One private redis-server for the whole session, or None when the binary is missing."""
+    try:
+        server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError:
+        yield None
+        return
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: PrivateRedis | None) -> str:
+    """The private Redis's URL; skips (or, in CI, fails) when redis-server is not installed."""
+    if redis_server is None:
+        skip_or_fail("redis-server is not installed: the Redis half of this test did not run")
+    assert redis_server is not None
+    return redis_server.url
+
+
 @pytest.fixture
 def resolver(dns_server: TestDNSServer) -> Resolver:
     """A resolver that asks only the test DNS server, with a short timeout."""
@@ -45,7 +70,7 @@ def registry() -> Registry:
 
 @pytest.fixture
 def testsuites() -> Path:
-    """../shared/testsuites (beside the checkout); fails loudly when missing."""
+    """tests/data: the public conformance suites, with their licences."""
     if not TESTSUITES.is_dir():
         raise FileNotFoundError(f"conformance suites not found at {TESTSUITES}")
     return TESTSUITES

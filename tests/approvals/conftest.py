@@ -1,4 +1,4 @@
-"""Approval test fixtures: both stores (real Redis at 127.0.0.1:6379, SQLite in tmp_path)."""
+"""Approval test fixtures: both stores (a private real Redis, SQLite in tmp_path)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from bot.approvals.store import ApprovalStore
 from bot.approvals.store_redis import RedisStore
 from bot.approvals.store_sqlite import SQLiteStore
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 TEAM = "T0001"
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 TTL = dt.timedelta(hours=24)
@@ -44,9 +43,9 @@ def new_request(requester: Actor = REQUESTER, expires: dt.datetime = T0 + TTL) -
     )
 
 
-async def make_redis_store() -> RedisStore:
-    """A RedisStore on the shared server under a unique prefix (fails loudly if unreachable)."""
-    return await RedisStore.connect(REDIS_URL, prefix=f"test:{secrets.token_hex(6)}:")
+async def make_redis_store(url: str) -> RedisStore:
+    """A RedisStore on the private server under a unique prefix (fails loudly if unreachable)."""
+    return await RedisStore.connect(url, prefix=f"test:{secrets.token_hex(6)}:")
 
 
 async def drop_redis_keys(store: RedisStore) -> None:
@@ -57,8 +56,8 @@ async def drop_redis_keys(store: RedisStore) -> None:
 
 
 @pytest.fixture
-async def redis_store() -> AsyncIterator[RedisStore]:
-    store = await make_redis_store()
+async def redis_store(redis_url: str) -> AsyncIterator[RedisStore]:
+    store = await make_redis_store(redis_url)
     try:
         yield store
     finally:
@@ -79,7 +78,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ApprovalStore]:
     """Each contract test runs once per store."""
     if request.param == "redis":
-        redis = await make_redis_store()
+        redis = await make_redis_store(request.getfixturevalue("redis_url"))
         try:
             yield redis
         finally:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,58 +12,17 @@ from bot.approvals.machine import Event, State
 from bot.approvals.store_redis import RedisStore
 from bot.errors import StoreError
 from tests.approvals.conftest import ALICE, CARMEN, T0, new_request
+from tests.support.redis_server import PrivateRedis, free_port, skip_or_fail
 
 HOUR = dt.timedelta(hours=1)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PrivateRedis:
-    """A redis-server on a free loopback port, AOF fsync on every write, data in ``workdir``."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
-        self.port = free_port()
-        self.argv = [
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--appendonly", "yes",
-            "--appendfsync", "always", "--dir", str(workdir), "--save", "", "--daemonize", "no",
-        ]  # fmt: skip
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self.proc.stderr!r}")
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not answer PING")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()  # SIGKILL: no shutdown, no final save
-        self.proc.wait()
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
+    try:
+        server = PrivateRedis(tmp_path, durable=True)
+    except FileNotFoundError as exc:
+        skip_or_fail(str(exc))
     server.start()
     try:
         yield server

@@ -1,4 +1,4 @@
-"""ValiMail's ARC validation suite (../shared/testsuites/arc-validation-tests.yml), one case each.
+"""ValiMail's ARC validation suite (tests/data/arc-validation-tests.yml), one case each.
 
 Each scenario's TXT records are served by the real test DNS server. The suite writes the
 expected ``cv`` as ``Pass``/``Fail``/``None``, and as an empty string for a chain that a seal

@@ -13,13 +13,11 @@ from bot.report import Kind, Report, Verdict
 from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
 from bot.runtime.worker import InboundWorker
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture(params=["redis", "sqlite"])
 async def queue(request, tmp_path) -> AsyncIterator[WorkQueue]:
     if request.param == "redis":
-        client = aioredis.from_url(REDIS_URL)
+        client = aioredis.from_url(request.getfixturevalue("redis_url"))
         await client.ping()  # fails loudly when Redis is missing
         prefix = f"test-{uuid.uuid4().hex}"
         q: WorkQueue = RedisWorkQueue(client, prefix=prefix, visibility=0.3)

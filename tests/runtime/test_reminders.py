@@ -22,7 +22,8 @@ async def two_replicas(request, tmp_path):
     else:
         prefix = f"test-rem-{uuid.uuid4().hex}:"
         stores = [
-            await RedisStore.connect("redis://127.0.0.1:6379/0", prefix=prefix) for _ in range(2)
+            await RedisStore.connect(request.getfixturevalue("redis_url"), prefix=prefix)
+            for _ in range(2)
         ]
     yield stores
     for store in stores:

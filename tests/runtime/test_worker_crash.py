@@ -26,7 +26,6 @@ from tests.support.slack_app import BOT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "crash-secret"
-REDIS_DB_URL = "redis://127.0.0.1:6379/11"
 MESSAGE = (
     b"From: Dana Whitfield <dana.whitfield@northwind-software.com>\r\n"
     b"To: helpdesk@corp.example\r\nSubject: Patch tonight\r\n"
@@ -91,9 +90,10 @@ async def queue_backend(request):
     if request.param == "sqlite":
         yield None
         return
-    client = aioredis.from_url(REDIS_DB_URL)
-    await client.flushdb()  # fails loudly when Redis is missing
-    yield REDIS_DB_URL
+    url = request.getfixturevalue("redis_url")
+    client = aioredis.from_url(url)
+    await client.flushdb()
+    yield url
     await client.flushdb()
     await client.aclose()
 
