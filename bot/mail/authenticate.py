@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.dns import Outcome, Resolver
 from bot.mail.arc import ArcResult, verify_arc_async
+from bot.mail.arrival import Envelope
 from bot.mail.authres import AuthResult, AuthResultsView, read_auth_results
 from bot.mail.dkim import DkimResult, verify_dkim_async
 from bot.mail.dmarc import DmarcResult, evaluate_dmarc
@@ -24,6 +25,7 @@ from bot.mail.spf import SpfResult, check_spf_async
 from bot.names import InvalidName, normalize_domain
 
 DESKGUARD, TRUSTED_AR, NO_SOURCE = "deskguard", "trusted_auth_results", "none"
+ENVELOPE = "envelope"
 _DKIM_INCOMPLETE = ("temperror", "permerror")
 
 
@@ -137,17 +139,25 @@ async def authenticate(
     *,
     trusted_authserv_ids: Sequence[str],
     trusted_arc_sealers: Sequence[str],
+    envelope: Envelope | None = None,
 ) -> Authentication:
-    """Run DKIM, SPF, ARC and DMARC discovery concurrently and combine them."""
+    """Run DKIM, SPF, ARC and DMARC discovery concurrently and combine them.
+
+    With an ``envelope`` (the live SMTP transaction, or values an operator vouches for) SPF is
+    evaluated from it; otherwise from the trusted hop's Received header.
+    """
     view = read_auth_results(msg, trusted_authserv_ids)
-    hop = trusted_hop(msg, trusted_authserv_ids)
+    hop = None if envelope is not None else trusted_hop(msg, trusted_authserv_ids)
     sender = str(msg.return_path) if msg.return_path is not None else ""
     from_domain = msg.from_address.domain if msg.from_address is not None else None
-    spf_task: Any = (
-        check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
-        if hop is not None and hop.ip
-        else _no_spf()
-    )
+    spf_task: Any = _no_spf()
+    if envelope is not None:
+        sender = envelope.mail_from if envelope.mail_from is not None else sender
+        spf_task = check_spf_async(
+            envelope.client_ip, sender, helo=envelope.helo or "", resolver=resolver
+        )
+    elif hop is not None and hop.ip:
+        spf_task = check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
     policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
     exists_task: Any = domain_exists(from_domain, resolver) if from_domain else _true()
     dkim_results, spf_result, arc, policy, exists = await asyncio.gather(
@@ -157,7 +167,10 @@ async def authenticate(
         policy_task,
         exists_task,
     )
-    spf = _spf_outcome(hop, spf_result, msg, view)
+    if envelope is not None:
+        spf = _envelope_spf(envelope, spf_result, sender)
+    else:
+        spf = _spf_outcome(hop, spf_result, msg, view)
     dkim = _dkim_outcomes(dkim_results, view)
     arc_trusted = (
         arc.cv == "pass"
@@ -226,6 +239,12 @@ def _spf_outcome(
     else:
         why = f"the trusted hop by {hop.by_host} records no connecting IP: SPF not evaluated"
     return SpfOutcome("none", None, NO_SOURCE, why, hop)
+
+
+def _envelope_spf(envelope: Envelope, own: SpfResult | None, sender: str) -> SpfOutcome:
+    assert own is not None
+    domain = _domain_of(sender) or _domain_of(envelope.helo) or _domain_of(own.domain)
+    return SpfOutcome(own.result, domain, ENVELOPE, own.explanation, None, own, own.result)
 
 
 def _trusted_spf_pass(view: AuthResultsView) -> AuthResult | None:

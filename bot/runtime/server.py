@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -33,6 +34,7 @@ from bot.approvals.store import ApprovalStore, new_request_id
 from bot.approvals.sweeper import run_expiry_sweeper
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError
+from bot.mail.arrival import Arrival
 from bot.runtime.dedupe import StoreDeduper
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
@@ -304,7 +306,7 @@ def _start_background(
         for index in range(settings.workers):
             worker = InboundWorker(
                 queue=queue,
-                verify=services.verifier.verify_message,
+                verify=functools.partial(services.verifier.verify_message, arrival=Arrival.RAW),
                 post_card=poster,
                 consumer=f"{socket.gethostname()}-{os.getpid()}-{index}",
                 metrics=services.metrics,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bot.mail.arrival import Arrival, Envelope
 from bot.mail.authenticate import Authentication, authenticate
 from bot.mail.content import classify_request, find_phone_numbers
 from bot.mail.findings import display_name_reasons, phone_reasons, reply_to_reasons, risk_reasons
@@ -61,8 +62,10 @@ async def verify_parsed(
     settings: Settings,
     *,
     filename: str | None = None,
+    arrival: Arrival = Arrival.FILE,
+    envelope: Envelope | None = None,
 ) -> Report:
-    """The report for one parsed message."""
+    """The report for one parsed message, as it arrived (``arrival``, ``envelope``)."""
     registry = identities.registry
     reasons = _defect_reasons(msg)
     address = msg.from_address
@@ -85,6 +88,7 @@ async def verify_parsed(
             resolver,
             trusted_authserv_ids=settings.trusted_authserv_ids,
             trusted_arc_sealers=settings.trusted_arc_sealers,
+            envelope=envelope,
         )
         reasons.extend(
             auth_reasons(
@@ -120,6 +124,7 @@ async def verify_parsed(
             "part_verified": msg.part_path,
             "forward_depth": msg.forward_depth,
             "source_format": msg.source_format,
+            "arrival": arrival.value,
             "authenticatable": msg.authenticatable,
             "notes": list(msg.notes),
         },

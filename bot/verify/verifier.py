@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.dns import Resolver
 from bot.errors import InputError
+from bot.mail.arrival import Arrival, Envelope
 from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
 from bot.names import Address, InvalidName, normalize_domain, parse_address
 from bot.registry import Registry, RegistryHolder
@@ -133,12 +134,26 @@ class Verifier:
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
 
-    async def verify_message(self, data: bytes, *, filename: str | None = None) -> Report:
+    async def verify_message(
+        self,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        arrival: Arrival = Arrival.FILE,
+        envelope: Envelope | None = None,
+    ) -> Report:
         """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
-        when the bytes are not a usable message."""
+        when the bytes are not a usable message. ``arrival`` says whether it came through our own
+        mail path (RAW) or as a file; ``envelope`` is the SMTP transaction when known."""
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
         return await verify_parsed(
-            msg, self.identity, self.resolver, self.settings, filename=filename
+            msg,
+            self.identity,
+            self.resolver,
+            self.settings,
+            filename=filename,
+            arrival=arrival,
+            envelope=envelope,
         )
 
     async def verify_headers(self, fields: HeadersOnly) -> Report:

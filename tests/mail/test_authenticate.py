@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.dns import Resolver
+from bot.mail.arrival import Envelope
 from bot.mail.authenticate import Authentication, authenticate
 from bot.mail.message import parse_message
 from tests.support.dnsserver import TestDNSServer
@@ -157,3 +158,26 @@ async def test_no_arc_headers(dns_server: TestDNSServer, resolver: Resolver) -> 
     assert auth.arc.cv == "none"
     assert auth.arc_trusted is False
     assert auth.to_json()["arc"]["trusted"] is False
+
+
+async def test_envelope_decides_spf_instead_of_received(
+    dns_server: TestDNSServer, resolver: Resolver
+) -> None:
+    # a typed Received naming our MX and the vendor's IP is ignored once the envelope is known
+    raw = prepend(
+        build(from_=DANA),
+        f"Return-Path: <dana.whitfield@{NW}>",
+        received(OUR_MX, "mx.northwind-software.com", "192.0.2.25"),
+    )
+    msg = parse_message(raw)
+    common = {"trusted_authserv_ids": (OUR_MX,), "trusted_arc_sealers": ()}
+    outsider = Envelope("203.0.113.9", helo="evil.example", mail_from=f"dana.whitfield@{NW}")
+    auth = await authenticate(msg, resolver, envelope=outsider, **common)
+    assert auth.spf.source == "envelope" and auth.spf.hop is None
+    assert auth.spf.result != "pass"
+    assert auth.dmarc is not None and auth.dmarc.result == "fail"
+
+    vendor = Envelope("192.0.2.25", helo="mx.northwind-software.com", mail_from=f"x@{NW}")
+    auth = await authenticate(msg, resolver, envelope=vendor, **common)
+    assert auth.spf.result == "pass" and auth.spf.domain == NW
+    assert auth.dmarc is not None and auth.dmarc.result == "pass"
