@@ -150,7 +150,7 @@ async def authenticate(
     hop = None if envelope is not None else trusted_hop(msg, trusted_authserv_ids)
     sender = str(msg.return_path) if msg.return_path is not None else ""
     from_domain = msg.from_address.domain if msg.from_address is not None else None
-    spf_task: Any = _no_spf()
+    spf_task: Any
     if envelope is not None:
         sender = envelope.mail_from if envelope.mail_from is not None else sender
         spf_task = check_spf_async(
@@ -158,6 +158,8 @@ async def authenticate(
         )
     elif hop is not None and hop.ip:
         spf_task = check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
+    else:
+        spf_task = _no_spf()
     policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
     exists_task: Any = domain_exists(from_domain, resolver) if from_domain else _true()
     dkim_results, spf_result, arc, policy, exists = await asyncio.gather(
