@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
 
+    from bot.watch.cli import add_commands as add_watch_commands
+
+    add_watch_commands(sub, _common)
+
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--registry", type=Path, default=None)
     return parser
@@ -276,6 +280,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _registry_check(args)
     if args.command == "audit":
         return asyncio.run(_audit_export(args))
+    if args.command in ("vendors", "watch"):
+        from bot.watch.cli import run as run_watch
+
+        return run_watch(args, _settings(args))
     return _serve(args)
 
 

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # vendor watch (posture drift and registered lookalikes)
+    watch_qps: float = Field(default=50.0, gt=0, le=10000)
+    watch_interval_hours: float = Field(default=24.0, gt=0)
+    watch_fuzzers: CommaList = ()
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",
@@ -95,6 +100,7 @@ class Settings(BaseSettings):
         "technical_approver_users",
         "vendor_manager_groups",
         "vendor_manager_users",
+        "watch_fuzzers",
         mode="before",
     )(_split)
 

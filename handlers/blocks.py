@@ -31,6 +31,7 @@ from bot.report import Report, Severity, Verdict
 from bot.runtime.history import Entry
 from bot.verify.advice import headline, next_steps
 from bot.verify.textscan import TextScan
+from bot.watch.posture import PostureRow
 from handlers import ids
 
 MAX_SECTION = 2900  # Slack's limit is 3000 characters per section text
@@ -351,8 +352,28 @@ def _count(scan: TextScan) -> str:
     return " and ".join(parts)
 
 
+def posture_lines(rows: Sequence[PostureRow], *, limit: int = 20) -> list[str]:
+    """One line per vendor domain: DMARC policy, SPF all, DKIM keys; weak ones flagged."""
+    lines = []
+    for row in rows[:limit]:
+        dkim = ", ".join(f"{s} {v}" for s, v in row.dkim.items()) or "no selectors registered"
+        mark = ":warning: " if row.weak else ""
+        lines.append(
+            f"{mark}*{escape(row.vendor_name)}* {escape(row.domain)}: DMARC {row.dmarc_policy}, "
+            f"SPF {row.spf_all}, DKIM {escape(dkim)}"
+        )
+    if len(rows) > limit:
+        lines.append(f"_and {len(rows) - limit} more (deskguard vendors posture)_")
+    return lines
+
+
 def home_view(
-    *, vendors: int, overdue: Sequence[str], recent: Iterable[Entry], keep: frozenset[str]
+    *,
+    vendors: int,
+    overdue: Sequence[str],
+    recent: Iterable[Entry],
+    keep: frozenset[str],
+    posture: Sequence[PostureRow] | None = None,
 ) -> View:
     """App Home: how to use deskguard, the registry summary, the caller's recent checks."""
     blocks: list[Block] = [
@@ -373,6 +394,11 @@ def home_view(
     else:
         registry_line += "; no reviews overdue"
     blocks.append(_section(registry_line))
+    if posture is None:
+        blocks.append(_section("*Mail posture of privileged vendors*\n_No vendor watch run yet._"))
+    else:
+        lines = posture_lines(posture) or ["_No privileged vendors._"]
+        blocks.append(_section("*Mail posture of privileged vendors*\n" + "\n".join(lines)))
     blocks.append(DividerBlock())
     lines = [
         f"{verdict_line(e.report, keep)}  _{e.when.strftime('%Y-%m-%d %H:%M')} UTC_" for e in recent

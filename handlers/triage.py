@@ -5,9 +5,15 @@ Spoofed and suspicious messages get a banner so nobody acts on them before a che
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.registry import Registry, Vendor
@@ -69,6 +75,23 @@ def make_triage_poster(
             metrics.slack_errors.labels("chat.postMessage").inc()
             raise
         return str(data.get("ts") or "")
+
+    return post
+
+
+def make_watch_poster(
+    client: AsyncWebClient, channel: str, metrics: Metrics
+) -> Callable[[str], Awaitable[None]]:
+    """Post one vendor-watch alert to the vendor channel, as plain text: a lookalike domain is
+    named by whoever registered it."""
+
+    async def post(text: str) -> None:
+        blocks: list[Block] = [SectionBlock(text=PlainTextObject(text=text[:2900], emoji=False))]
+        try:
+            await post_message(client, channel, text, blocks)
+        except DeliveryError:
+            metrics.slack_errors.labels("chat.postMessage").inc()
+            raise
 
     return post
 

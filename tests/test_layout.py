@@ -17,8 +17,9 @@ LAYERS = {
     "mail": 1,  # bot/mail: one module per protocol, parsing, findings
     "verify": 2,  # bot/verify: the engine
     "approvals": 2,  # bot/approvals: countersign state machine, stores, audit
-    "runtime": 3,  # bot/runtime: the running service
-    "surface": 4,  # bot/cli.py, bot/__main__.py, handlers/
+    "watch": 3,  # bot/watch: vendor posture drift and registered lookalikes (uses the engine)
+    "runtime": 4,  # bot/runtime: the running service
+    "surface": 5,  # bot/cli.py, bot/__main__.py, handlers/
 }
 
 

@@ -50,6 +50,20 @@ class Metrics:
         self.registry_reloads = Counter(
             "deskguard_registry_reloads", "Registry reloads by outcome", ["outcome"], registry=r
         )
+        self.watch_checked = Counter(
+            "deskguard_watch_checked",
+            "Vendor domains (posture) and permutations (lookalikes) checked by the vendor watch",
+            ["watch"],
+            registry=r,
+        )
+        self.watch_lookalikes = Gauge(
+            "deskguard_watch_lookalikes_registered",
+            "Registered lookalike domains found by the last watch run",
+            registry=r,
+        )
+        self.watch_dns_errors = Counter(
+            "deskguard_watch_dns_errors", "Look-ups the vendor watch could not complete", registry=r
+        )
 
     def observe_dns(self, rdtype: str, seconds: float, outcome: Outcome) -> None:
         """The DNS resolver's observer hook."""

@@ -45,10 +45,13 @@ from bot.runtime.services import Services, build_services
 from bot.runtime.web_ops import OpsContext, add_ops_routes
 from bot.runtime.worker import InboundWorker
 from bot.settings import Settings
+from bot.watch.schedule import WatchRun
+from bot.watch.schedule import run_schedule as run_watch_schedule
+from bot.watch.snapshots import open_snapshots
 from handlers.approvals import card_updater
 from handlers.approvals.slack_roles import SlackRoleResolver
 from handlers.reply import retry_handlers
-from handlers.triage import make_reminder_poster, make_triage_poster
+from handlers.triage import make_reminder_poster, make_triage_poster, make_watch_poster
 
 log = logging.getLogger("deskguard.server")
 
@@ -225,6 +228,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     store = await open_store(settings)
     queue = open_queue(settings)
     services.dedupe = StoreDeduper(store)
+    services.watch = open_snapshots(settings)
     await warn_staffing(attach_approvals(services, store))
     bolt_app = build_bolt_app(services, mode)
     web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
@@ -264,6 +268,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         await runner.cleanup()
         await queue.close()
         await store.close()
+        await services.watch.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
     return 0
@@ -335,7 +340,40 @@ def _start_background(
                 )
             )
         )
+        tasks.append(asyncio.create_task(_vendor_watch(services, store, client, stop)))
     return tasks
+
+
+async def _vendor_watch(
+    services: Services, store: ApprovalStore, client: AsyncWebClient, stop: asyncio.Event
+) -> None:
+    """The vendor watch, once per DESKGUARD_WATCH_INTERVAL_HOURS across replicas."""
+    settings = services.settings
+    assert settings.vendor_channel is not None
+    snapshots = services.watch or open_snapshots(settings)
+    period = settings.watch_interval_hours * 3600
+
+    async def first_use(key: str) -> bool:
+        return await store.use_once("watch", key, period)
+
+    def record(run: WatchRun) -> None:
+        services.metrics.watch_checked.labels("posture").inc(len(run.rows))
+        services.metrics.watch_checked.labels("lookalikes").inc(run.stats.permutations)
+        services.metrics.watch_lookalikes.set(len(run.findings))
+        services.metrics.watch_dns_errors.inc(run.stats.dns_errors)
+
+    await run_watch_schedule(
+        stop,
+        lambda: services.current_registry,
+        services.resolver,
+        snapshots,
+        interval_hours=settings.watch_interval_hours,
+        qps=settings.watch_qps,
+        fuzzers=settings.watch_fuzzers,
+        first_use=first_use,
+        post=make_watch_poster(client, settings.vendor_channel, services.metrics),
+        on_run=record,
+    )
 
 
 def serve(settings: Settings) -> int:

@@ -17,6 +17,7 @@ from bot.runtime.history import History
 from bot.runtime.metrics import Metrics
 from bot.settings import Settings
 from bot.verify.verifier import Verifier
+from bot.watch.snapshots import SnapshotStore
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Services:
     today: Callable[[], dt.date] = dt.date.today
     metrics: Metrics = field(default_factory=Metrics)
     approvals: ApprovalService | None = None  # the countersign flow; None leaves it off
+    watch: SnapshotStore | None = None  # the vendor watch's last runs (App Home posture table)
 
     @property
     def current_registry(self) -> Registry:

@@ -58,7 +58,7 @@ def _label_ref(q: Query) -> str:
 
 
 def _target_ref(t: Target) -> str:
-    if t.kind == "domain":
+    if t.kind in ("domain", "dotless"):
         return f"'{t.text}'"
     what = "alias" if t.kind == "alias" else "name"
     return f"'{t.text}' ({t.vendor_name}'s {what})"
@@ -108,3 +108,19 @@ def words_evidence(q: Query, t: Target, core: str, words: tuple[str, ...]) -> st
     if core != t.compact:
         text += " and " + _join(changes(t.compact, core))
     return text
+
+
+def split_evidence(q: Query, t: Target, written: str) -> str:
+    vendor_domain = to_unicode(f"{t.label}.{t.suffix}") if t.kind == "domain" else t.text
+    return (
+        f"'{q.unicode}' writes {t.vendor_name}'s '{vendor_domain}' split by a dot ('{written}'), "
+        f"registered under '{q.registrable}', which is not the vendor's"
+    )
+
+
+def dotless_evidence(q: Query, t: Target) -> str:
+    shown = to_unicode(f"{t.label}.{t.suffix}") if t.label else f"{t.text[: -len(t.suffix)]}"
+    return (
+        f"'{q.registrable}' runs {t.vendor_name}'s '{shown}' together with its TLD "
+        f"'{to_unicode(t.suffix)}' (the dot dropped) under another domain"
+    )

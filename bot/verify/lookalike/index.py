@@ -17,12 +17,14 @@ from bot.names import normalize_domain, registrable_domain, to_unicode
 from bot.registry import Registry, Vendor
 from bot.verify.lookalike.evidence import (
     change_evidence,
+    dotless_evidence,
     embedded_evidence,
+    split_evidence,
     tld_evidence,
     words_evidence,
 )
 from bot.verify.lookalike.model import LookalikeMatch, Query, Target, compact_text
-from bot.verify.lookalike.skeleton import prototype, skeleton
+from bot.verify.lookalike.skeleton import loose_skeleton, prototype, skeleton
 from bot.verify.lookalike.words import MIN_BRAND, strip_words
 
 # Lower wins when several tricks match; typos rank below exact and visual tricks.
@@ -38,8 +40,11 @@ _PRIORITY = {
     "repetition": 6,
     "insertion": 6,
     "edit_distance": 7,
+    "label_split": 1,
+    "dot_omission": 1,
 }
-_KIND_RANK = {"domain": 0, "alias": 1, "name": 2}
+_KIND_RANK = {"domain": 0, "dotless": 0, "alias": 1, "name": 2}
+MIN_LOOSE = 6  # shortest brand compared by its loose skeleton (several homoglyphs at once)
 
 MIN_LEN_D1 = 5  # shortest vendor label compared at edit distance 1
 MIN_LEN_D2 = 8  # shortest vendor label compared at edit distance 2
@@ -84,6 +89,8 @@ class LookalikeIndex:
         self._registry = registry
         self._owned: set[str] = set()
         self._brands: dict[str, list[Target]] = {}
+        self._loose: dict[str, list[Target]] = {}
+        self._derived: dict[str, list[Target]] = {}
         self._tokens: dict[tuple[str, ...], list[Target]] = {}
         self._token_lengths: tuple[int, ...] = ()
         self._keys: list[tuple[str, int, Target]] = []
@@ -107,6 +114,8 @@ class LookalikeIndex:
                 vendor.id, vendor.name, domain, "domain", label, text, compact_text(text), suffix
             )
             self._add_brand(target)
+            self._add_loose(target)
+            self._add_dotless(target)
             self._add_tokens(target, to_unicode(reg))
             self._add_key(prototype(text), target, seen_keys)
         suffix = registrable_domain(primary).partition(".")[2]
@@ -115,9 +124,46 @@ class LookalikeIndex:
                 vendor.id, vendor.name, primary, "alias", "", alias, compact_text(alias), suffix
             )
             self._add_brand(target)
+            self._add_loose(target)
+            self._add_dotless(target)
             self._add_key(prototype(target.compact), target, seen_keys)
         name = compact_text(vendor.name)
         self._add_brand(Target(vendor.id, vendor.name, primary, "name", "", name, name, suffix))
+        if not vendor.aliases:
+            self._add_derived(vendor, primary, suffix)
+
+    def _add_loose(self, target: Target) -> None:
+        if len(target.compact) >= MIN_LOOSE:
+            bucket = self._loose.setdefault(loose_skeleton(target.compact), [])
+            if target not in bucket:
+                bucket.append(target)
+
+    def _add_dotless(self, target: Target) -> None:
+        """The brand with its TLD run on, no dot: ``northwind-softwarecom``, ``contosocom``."""
+        tld = compact_text(to_unicode(target.suffix))
+        text = f"{target.text}{tld}"
+        dotless = Target(
+            target.vendor_id,
+            target.vendor_name,
+            target.domain,
+            "dotless",
+            target.label,
+            text,
+            compact_text(text),
+            target.suffix,
+        )
+        self._add_brand(dotless)
+
+    def _add_derived(self, vendor: Vendor, primary: str, suffix: str) -> None:
+        """A vendor with no alias: its brand is the first word of its name when its domain
+        starts with it ("Northwind Software", northwind-software.com → northwind)."""
+        words = vendor.name.split()
+        brand = compact_text(words[0]) if words else ""
+        label = compact_text(to_unicode(registrable_domain(primary).partition(".")[0]))
+        if len(brand) < MIN_BRAND + 1 or brand == label or not label.startswith(brand):
+            return
+        target = Target(vendor.id, vendor.name, primary, "alias", "", brand, brand, suffix)
+        self._derived.setdefault(skeleton(brand), []).append(target)
 
     def _add_brand(self, target: Target) -> None:
         key = skeleton(target.compact)
@@ -175,9 +221,12 @@ class LookalikeIndex:
         hits: list[_Hit] = []
         self._exact(query, hits)
         self._embedded(query, hits)
+        self._split(query, labels, len(labels) - 1 - reg.count("."), hits)
         if not hits:
             self._brand_words(query, hits)
             self._typos(query, hits)
+        if not hits:
+            self._loose_match(query, hits)
         if not hits:
             return None
         best = min(hits, key=lambda h: h.key)
@@ -205,6 +254,9 @@ class LookalikeIndex:
     def _exact(self, q: Query, hits: list[_Hit]) -> None:
         """Same brand skeleton: TLD swap, homoglyphs, hyphenation, or the bare brand."""
         for t in self._brands.get(skeleton(q.compact), ()):
+            if t.kind == "dotless":
+                self._hit(hits, "dot_omission", t, 0, dotless_evidence(q, t))
+                continue
             if t.kind == "domain":
                 if q.label == t.label:
                     if q.suffix != t.suffix:
@@ -231,12 +283,31 @@ class LookalikeIndex:
                 for t in found:
                     self._hit(hits, "domain_as_label", t, 0, embedded_evidence(q, t, written))
 
+    def _split(self, q: Query, labels: list[str], first_reg: int, hits: list[_Hit]) -> None:
+        """A vendor's label split by a dot: ``north.wind-software.com``, ``contoso.payroll.com``."""
+        for start in range(first_reg):
+            joined = compact_text("".join(labels[start : first_reg + 1]))
+            for t in self._brands.get(skeleton(joined), ()):
+                if t.kind in ("domain", "alias"):
+                    written = ".".join(labels[start : first_reg + 1])
+                    self._hit(hits, "label_split", t, 0, split_evidence(q, t, written))
+
+    def _loose_match(self, q: Query, hits: list[_Hit]) -> None:
+        """Several homoglyph swaps at once (``morthvvind-software``, ``northwimcl-software``)."""
+        if len(q.compact) < MIN_LOOSE:
+            return
+        for t in self._loose.get(loose_skeleton(q.compact), ()):
+            self._hit(hits, "confusable", t, 0, change_evidence(q, t))
+
     def _brand_words(self, q: Query, hits: list[_Hit]) -> None:
         """The vendor's brand with words such as 'support' or 'login' before or after it."""
         if len(q.compact) < MIN_BRAND + 2:
             return
         for core, words in strip_words(q.compact):
-            for t in self._brands.get(skeleton(core), ()):
+            key = skeleton(core)
+            for t in (*self._brands.get(key, ()), *self._derived.get(key, ())):
+                if t.kind == "dotless":
+                    continue
                 self._hit(hits, "brand_plus_word", t, len(words), words_evidence(q, t, core, words))
 
     def _typos(self, q: Query, hits: list[_Hit]) -> None:

@@ -16,6 +16,8 @@ TRICKS = (
     "insertion",
     "repetition",
     "brand_name",
+    "label_split",
+    "dot_omission",
 )
 
 
@@ -47,7 +49,7 @@ class Target:
     vendor_id: str
     vendor_name: str
     domain: str  # the registered domain (ASCII) reported as imitated
-    kind: str  # "domain" (a registered label), "alias" or "name"
+    kind: str  # "domain" (a registered label), "alias", "name", or "dotless" (label + TLD)
     label: str  # ASCII label of the domain's registrable part ("" for aliases and names)
     text: str  # what is compared, as people read it (Unicode label, alias, or compact name)
     compact: str  # text casefolded, without hyphens or spaces
