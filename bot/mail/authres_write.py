@@ -8,6 +8,8 @@ left out, so the header can never carry a line break, a ``;`` or a comment an at
 
 - A check that did not run is left out (RFC 8601 §2.2: absence means "not performed"); SPF with
   no known connecting IP is such a check, never ``spf=none``.
+- A pass whose identity (the domain it speaks for) is not a clean domain is left out: a pass
+  that names nobody would only invite a reader to guess.
 - A message with no authentication data at all gives ``authserv-id; none``.
 """
 
@@ -77,6 +79,8 @@ def _spf(spf: Mapping[str, Any]) -> str | None:
     domain = _domain(spf.get("domain"))
     if domain:
         parts.append(f"smtp.mailfrom={domain}")
+    elif result == "pass":
+        return None
     return " ".join(parts)
 
 
@@ -90,6 +94,8 @@ def _dkim(signature: Mapping[str, Any]) -> str | None:
     domain = _domain(signature.get("domain"))
     if domain:
         parts.append(f"header.d={domain}")
+    elif result == "pass":
+        return None
     selector = signature.get("selector")
     if isinstance(selector, str) and _SELECTOR.fullmatch(selector):
         parts.append(f"header.s={selector}")
@@ -110,6 +116,8 @@ def _dmarc(dmarc: Mapping[str, Any]) -> str | None:
     domain = _domain(dmarc.get("from_domain"))
     if domain:
         parts.append(f"header.from={domain}")
+    elif result == "pass":
+        return None
     return " ".join(parts)
 
 
