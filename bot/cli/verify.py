@@ -370,9 +370,9 @@ async def _run(
     targets = iter_targets(args.targets, source, source_name)
     async for target, outcome in in_order(targets, batch.verify, args.concurrency, show):
         done += 1
+        if progress is not None:
+            progress.clear()  # stdout may be the same terminal: never write over the line
         if isinstance(outcome, InputError):
-            if progress is not None:
-                progress.clear()
             print(f"deskguard: {target.label}: {outcome}", file=sys.stderr)
             errors += 1
             continue
