@@ -35,6 +35,7 @@ from bot.approvals.sweeper import run_expiry_sweeper
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError
 from bot.mail.arrival import Arrival
+from bot.registry import unset_secrets
 from bot.runtime.dedupe import StoreDeduper
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
@@ -135,6 +136,14 @@ async def warn_staffing(service: ApprovalService) -> list[str]:
     return warnings
 
 
+def warn_unset_secrets(services: Services) -> list[str]:
+    """Log (once each) the registry secrets (``token.secret_env``) that are not set."""
+    warnings = unset_secrets(services.current_registry, services.settings.secret)
+    for warning in warnings:
+        log.warning("deskguard registry: %s", warning)
+    return warnings
+
+
 def build_bolt_app(services: Services, mode: Mode) -> AsyncApp:
     """The Bolt app with every listener registered (no network traffic until a request)."""
     settings = services.settings
@@ -230,6 +239,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     services.dedupe = StoreDeduper(store)
     services.watch = open_snapshots(settings)
     await warn_staffing(attach_approvals(services, store))
+    warn_unset_secrets(services)
     bolt_app = build_bolt_app(services, mode)
     web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
     ops = OpsContext(
@@ -296,6 +306,7 @@ def _start_background(
         services.metrics.registry_reloads.labels(outcome).inc()
         if outcome == "ok":
             services.verifier.lookalikes()  # rebuild for the new registry before it is asked
+            warn_unset_secrets(services)
 
     reloader = RegistryReloader(services.registry, settings.registry, on_reload=reloaded)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
