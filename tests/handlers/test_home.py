@@ -40,3 +40,27 @@ async def test_messages_tab_does_not_publish(app: Harness) -> None:
     )
     (call,) = await app.slack.wait_for("views.publish")
     assert call.data["user_id"] == "U45"
+
+
+async def test_home_shows_the_privileged_vendors_posture_from_the_last_watch_run(
+    app: Harness, tmp_path, dns_server, resolver
+) -> None:
+    from bot.watch.schedule import posture_run
+    from bot.watch.snapshots import SqliteSnapshots
+
+    event = {"type": "app_home_opened", "user": "U46", "channel": "D46", "tab": "home"}
+    app.services.watch = SqliteSnapshots(tmp_path / "state.sqlite3")
+    await app.event(event, event_id="EvHome5")
+    (call,) = await app.slack.wait_for("views.publish")
+    assert "No vendor watch run yet" in json.dumps(call.data["view"])
+
+    await posture_run(app.services.current_registry, resolver, app.services.watch, qps=1000)
+    await app.event(event, event_id="EvHome6")
+    calls = await app.slack.wait_for("views.publish", count=2)
+    shown = json.dumps(calls[-1].data["view"])
+    privileged = [v for v in app.services.current_registry.vendors if v.privileged]
+    others = [v for v in app.services.current_registry.vendors if not v.privileged]
+    assert privileged and others
+    assert all(v.domains[0] in shown for v in privileged)
+    assert all(v.domains[0] not in shown for v in others)
+    assert "DMARC " in shown and "SPF " in shown

@@ -418,3 +418,41 @@ def test_a_large_registry_still_finds_the_one_imitated_vendor() -> None:
     found = _match(index, "company0042-sytems.com")
     assert (found.vendor_id, found.trick) == ("v42", "omission")
     assert index.match("unrelated-example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("domain", "trick"),
+    [
+        ("northwind-softwarecom.com", "dot_omission"),  # the TLD's dot dropped
+        ("contosocom.com", "dot_omission"),  # the alias run on with the vendor's TLD
+        ("north.wind-software.com", "label_split"),  # the label split by a dot
+        ("contoso.payroll.com", "label_split"),
+        ("login.north.wind-software.com", "label_split"),
+        ("morthvvind-software.com", "confusable"),  # two homoglyph swaps
+        ("northwimcl-software.com", "confusable"),
+        ("fabr1kann.co.uk", "confusable"),
+        ("northwind-softwəre.com", "confusable"),  # a schwa for the a
+        ("northᴡincl-software.com", "confusable"),  # a small capital W and cl for d
+    ],
+)
+def test_watch_finds_that_detector_missed(index: LookalikeIndex, domain: str, trick: str) -> None:
+    found = _match(index, domain)
+    assert found.trick == trick
+    assert found.vendor_id in ("northwind", "contoso-payroll", "fabrikam")
+    assert found.evidence
+
+
+def test_brand_plus_word_for_a_vendor_with_no_alias() -> None:
+    index = _index(_vendor("northwind", "Northwind Software", ["northwind-software.com"]))
+    found = _match(index, "northwind-login.com")
+    assert (found.vendor_id, found.trick) == ("northwind", "brand_plus_word")
+    assert "'login'" in found.evidence
+    # the derived brand alone is not flagged: only an alias makes the bare brand a lookalike
+    assert index.match("northwind.com") is None or index.match("northwind.com").trick == "tld_swap"
+    # a name whose first word is not how its domain starts gives no brand
+    other = _index(_vendor("acme", "The Acme Group", ["acme-industrial.com"]))
+    assert other.match("the-login.com") is None
+
+
+def test_a_repeated_letter_stays_a_repetition_not_a_confusable(index: LookalikeIndex) -> None:
+    assert _match(index, "northwinnd.io").trick == "repetition"
