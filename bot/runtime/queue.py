@@ -5,8 +5,8 @@ A job a crashed worker held is claimed again once it has been idle for ``visibil
 (XAUTOCLAIM on Redis, a claimed_at deadline on SQLite). Posting is made idempotent with a
 per-job post record: ``begin_post`` / ``finish_post`` (one card per message even when reprocessed).
 
-Attempts are counted per job (a delivery that is given back with ``release`` or ``fail(counts=False)``
-does not count). A job that keeps failing is moved to a dead-letter list with its last error
+Attempts are counted per job (a delivery given back with ``release`` or ``fail(counts=False)`` does
+not count). A job that keeps failing is moved to a dead-letter list with its last error
 (``dead_letter``); ``dead_letters`` lists them and ``retry`` puts one back under a new id.
 """
 
@@ -99,6 +99,10 @@ redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[2])
 return 1
 """
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _is_nogroup(exc: Exception) -> bool:
@@ -358,7 +362,7 @@ class RedisWorkQueue:
         try:
             await self.redis.ping()
             groups = await self.redis.xinfo_groups(self.stream)
-            names = {g["name"].decode() if isinstance(g["name"], bytes) else g["name"] for g in groups}
+            names = {_text(g["name"]) for g in groups}
             if self.group not in names:
                 await self._recreate_group()
         except aioredis.ResponseError as exc:

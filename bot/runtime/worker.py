@@ -72,7 +72,7 @@ class InboundWorker:
         while not stop.is_set():
             try:
                 jobs = await self.queue.claim(self.consumer, count=1, block_ms=self.block_ms)
-            except Exception as exc:  # noqa: BLE001 - any backend failure: report, back off, retry
+            except Exception as exc:  # any backend failure: report, back off, retry
                 self.health.failed(describe(exc))
                 log.warning(
                     "queue claim failed; retrying", extra={"error": describe(exc), "delay": delay}
@@ -110,7 +110,7 @@ class InboundWorker:
                 )
                 await self.queue.fail(job, describe(exc), counts=False)
                 self._count("retry")
-            except Exception as exc:  # noqa: BLE001 - a message must never stop the worker
+            except Exception as exc:  # a message must never stop the worker
                 error = describe(exc)
                 log.warning(
                     "inbound job failed",
@@ -124,7 +124,7 @@ class InboundWorker:
         except asyncio.CancelledError:
             await self.queue.release(job)
             raise
-        except Exception as exc:  # noqa: BLE001 - the queue or Slack failed: the job waits
+        except Exception as exc:  # the queue or Slack failed: the job waits
             log.warning(
                 "inbound job left for a later attempt",
                 extra={"job_id": job.id, "error": describe(exc)},
