@@ -1,7 +1,13 @@
-"""Operational HTTP routes: the inbound email gate, /healthz, /readyz and /metrics."""
+"""Operational HTTP routes: the inbound email gate, /healthz, /readyz and /metrics.
+
+The gate checks the signature headers and the declared length before it reads a body, reads at
+most ``DESKGUARD_INBOUND_MAX_CONCURRENT_READS`` bodies at once, and gives each read
+``DESKGUARD_BODY_READ_TIMEOUT_SECONDS`` (a slow body is a 408, not a held slot).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,10 +16,17 @@ from aiohttp import web
 
 from bot.errors import StoreError
 from bot.registry import RegistryHolder
-from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, WINDOW_SECONDS, check_request
+from bot.runtime.inbound import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WINDOW_SECONDS,
+    check_headers,
+    check_request,
+)
 from bot.runtime.logs import new_request_id, request_id
 from bot.runtime.metrics import CONTENT_TYPE, Metrics
 from bot.runtime.queue import WorkQueue
+from bot.runtime.worker import QueueHealth
 from bot.settings import Settings
 
 log = logging.getLogger("deskguard.web")
@@ -34,6 +47,14 @@ class OpsContext:
     store_ping: Ping
     draining: bool = False
     started: bool = field(default=False)
+    queue_health: QueueHealth | None = None  # the workers' view: can the queue be consumed?
+    slack_ready: bool = True  # False until Slack accepted the tokens (start-up)
+    slack_state: str = "ok"
+    read_slots: asyncio.Semaphore | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_slots is None:
+            self.read_slots = asyncio.Semaphore(self.settings.inbound_max_concurrent_reads)
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -58,11 +79,23 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
         ready = True
         try:
             await ctx.store_ping()
-            if ctx.queue is not None:
-                await ctx.queue.ping()
             checks["store"] = "ok"
         except StoreError as exc:
             checks["store"] = f"unreachable: {exc}"
+            ready = False
+        if ctx.queue is not None:
+            try:
+                await ctx.queue.ping()
+                checks["queue"] = "ok"
+            except StoreError as exc:
+                checks["queue"] = f"unreachable: {exc}"
+                ready = False
+            health = ctx.queue_health
+            if health is not None and health.error is not None and checks["queue"] == "ok":
+                checks["queue"] = f"cannot be consumed: {health.error}"
+                ready = False
+        checks["slack"] = ctx.slack_state
+        if not ctx.slack_ready:
             ready = False
         checks["registry"] = (
             f"loaded, {len(ctx.registry.registry)} vendors"
@@ -91,6 +124,32 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
     app.router.add_get("/metrics", metrics)
 
 
+async def _read_body(request: web.Request, ctx: OpsContext, limit: int) -> bytearray | web.Response:
+    """The body, read in one of the bounded slots within the read deadline, or the refusal."""
+    slots = ctx.read_slots
+    assert slots is not None
+    timeout = ctx.settings.body_read_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            await slots.acquire()
+    except TimeoutError:
+        log.warning("inbound refused: every body-read slot is busy")
+        return _error(503, "busy", "too many messages are being received at once; retry")
+    try:
+        body = bytearray()
+        async with asyncio.timeout(timeout):
+            async for chunk in request.content.iter_chunked(65536):
+                body.extend(chunk)
+                if len(body) > limit:
+                    return _error(413, "too_large", f"message larger than {limit} bytes")
+        return body
+    except TimeoutError:
+        log.warning("inbound refused: the body did not arrive in time")
+        return _error(408, "body_timeout", f"the body did not arrive within {timeout:g} seconds")
+    finally:
+        slots.release()
+
+
 async def _inbound(request: web.Request, ctx: OpsContext) -> web.Response:
     secret = ctx.settings.inbound_secret
     if ctx.queue is None or not secret:
@@ -99,14 +158,19 @@ async def _inbound(request: web.Request, ctx: OpsContext) -> web.Response:
         )
     if ctx.draining:
         return _error(503, "shutting_down", "this replica is shutting down; retry")
+    early = check_headers(
+        timestamp=request.headers.get(TIMESTAMP_HEADER),
+        signature=request.headers.get(SIGNATURE_HEADER),
+    )
+    if early is not None:  # refused before a byte of the body is read
+        log.info("inbound refused", extra={"status": early.status, "reason": early.code})
+        return _error(early.status, early.code, early.message)
     limit = ctx.settings.max_message_bytes
     if request.content_length is not None and request.content_length > limit:
         return _error(413, "too_large", f"message larger than {limit} bytes")
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        body.extend(chunk)
-        if len(body) > limit:
-            return _error(413, "too_large", f"message larger than {limit} bytes")
+    body = await _read_body(request, ctx, limit)
+    if isinstance(body, web.Response):
+        return body
 
     async def first_use(key: str) -> bool:
         return await ctx.use_once("inbound", key, WINDOW_SECONDS * 2)
