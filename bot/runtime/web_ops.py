@@ -118,7 +118,7 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
                 log.warning("queue metrics unavailable")
         return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
-    app.router.add_post("/inbound/email", inbound)
+    app.router.add_post(INBOUND_PATH, inbound)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -193,3 +193,31 @@ async def _inbound(request: web.Request, ctx: OpsContext) -> web.Response:
         return _error(503, "store_unavailable", "the queue cannot be reached; retry later")
     log.info("inbound accepted", extra={"job_id": job_id})
     return web.json_response({"ok": True, "id": job_id}, status=202)
+
+
+INBOUND_PATH = "/inbound/email"
+
+
+def body_deadline_middleware(timeout: float) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Read every request body (except the gate's, which streams its own) within ``timeout``.
+
+    A client that trickles its body (slowloris) gets 408 instead of holding a handler open; the
+    body is cached by aiohttp, so handlers (Bolt) read it again for free.
+    """
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.can_read_body and request.path != INBOUND_PATH:
+            try:
+                async with asyncio.timeout(timeout):
+                    await request.read()
+            except TimeoutError:
+                log.warning("request refused: the body did not arrive in time")
+                return _error(
+                    408, "body_timeout", f"the body did not arrive within {timeout:g} seconds"
+                )
+        return await handler(request)
+
+    return middleware
