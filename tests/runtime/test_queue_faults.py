@@ -5,29 +5,11 @@ A private redis-server per test (these tests FLUSHALL and restart it), never the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import redis.asyncio as aioredis
 
 from bot.errors import StoreError
 from bot.runtime.queue import RedisWorkQueue
-from tests.support.redis_server import PrivateRedis, skip_or_fail
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    try:
-        server = PrivateRedis(tmp_path)
-    except FileNotFoundError as exc:
-        skip_or_fail(str(exc))
-        raise
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_flushall_recreates_the_group_and_consumes_what_came_after(private_redis):
