@@ -16,6 +16,7 @@ Tests wait with :meth:`wait_for`, which polls the call log with a timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import deque
@@ -77,6 +78,7 @@ class SlackApiRecorder:
         self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers, by group id
         self.posted: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, oldest first
         self.delays: dict[str, float] = {}  # method -> seconds before its answer is sent
+        self._closing = asyncio.Event()
 
     # lifecycle
 
@@ -94,6 +96,7 @@ class SlackApiRecorder:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing.set()
         if self.ws is not None and not self.ws.closed:
             await self.ws.close()
         if self._runner is not None:
@@ -205,7 +208,8 @@ class SlackApiRecorder:
         answer = self._answer(method, data)
         delay = self.delays.get(method)
         if delay:
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):  # held until the delay passes or we close
+                await asyncio.wait_for(self._closing.wait(), delay)
         return web.json_response(answer)
 
     def _answer(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
