@@ -282,6 +282,7 @@ async def connect_slack(
 
     def retrying(state: str) -> None:
         ops.slack_state = state
+        ops.metrics.slack_connect_retries.inc()
 
     base_url = make_web_client(settings).base_url
     bot = AsyncWebClient(

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.errors import StoreError
 from bot.registry import RegistryHolder
@@ -114,7 +115,8 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
             try:
                 ctx.metrics.queue_depth.set(await ctx.queue.depth())
                 ctx.metrics.queue_age.set(await ctx.queue.oldest_age())
-            except StoreError:
+                ctx.metrics.queue_dead_letters.set(await ctx.queue.dead_letter_count())
+            except (StoreError, RedisError):
                 log.warning("queue metrics unavailable")
         return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 

@@ -141,6 +141,7 @@ async def test_health_readiness_metrics(service: Running):
     for name in (
         "deskguard_queue_depth",
         "deskguard_queue_oldest_age_seconds",
+        "deskguard_queue_dead_letters",
         "deskguard_dns_lookup_seconds",
         "deskguard_slack_api_errors",
         "deskguard_approval_transitions",

@@ -91,6 +91,8 @@ async def test_slack_that_comes_back_makes_the_service_ready(tmp_path):
             assert body["checks"]["slack"] == "ok"
             assert [c.status for c in slack.find("auth.test")] == [500, 500, 200]
             assert serve.stderr.count("not reachable") == 2
+            _, metrics = await serve.get("/metrics")
+            assert "deskguard_slack_connect_retries_total 2.0" in metrics
         finally:
             assert await serve.stop() == 0
 
