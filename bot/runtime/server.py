@@ -372,7 +372,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 log.info(
                     "deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH
                 )
-            await warn_staffing(approvals)
+            await until_stopped(warn_staffing(approvals), stop)  # Slack may be slow to answer
             background = _start_background(
                 services, bolt_app, queue, store, jobs, loop, ops, str(identity.get("bot_id") or "")
             )

@@ -106,3 +106,15 @@ async def test_socket_mode_connects_then_is_ready(tmp_path):
             assert slack.methods()[0] == "auth.test"
         finally:
             assert await serve.stop() == 0
+
+
+async def test_a_signal_stops_it_in_the_middle_of_a_hung_attempt(tmp_path):
+    async with SlackApiRecorder() as slack:
+        slack.delays["auth.test"] = 60  # Slack accepts the connection and never answers
+        serve = await start_serve(tmp_path, slack.base_url)
+        try:
+            await slack.wait_for("auth.test")
+            body = json.loads(await serve.wait_http("/readyz", 503))
+            assert body["checks"]["slack"] == "connecting"
+        finally:
+            assert await serve.stop(within=10) == 0
