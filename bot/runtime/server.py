@@ -366,6 +366,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 identity = None
         if identity is not None:
             ops.slack_ready, ops.slack_state = True, "ok"
+            if socket_handler is not None:
+                ops.slack_probe = socket_handler.client.is_connected
             if mode is Mode.SOCKET:
                 log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
             else:

@@ -52,6 +52,7 @@ class OpsContext:
     slack_ready: bool = True  # False until Slack accepted the tokens (start-up)
     slack_state: str = "ok"
     read_slots: asyncio.Semaphore | None = None
+    slack_probe: Callable[[], Awaitable[bool]] | None = None  # Socket Mode: still connected?
 
     def __post_init__(self) -> None:
         if self.read_slots is None:
@@ -95,9 +96,12 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
             if health is not None and health.error is not None and checks["queue"] == "ok":
                 checks["queue"] = f"cannot be consumed: {health.error}"
                 ready = False
-        checks["slack"] = ctx.slack_state
-        if not ctx.slack_ready:
+        if ctx.slack_ready and ctx.slack_probe is not None and not await ctx.slack_probe():
+            checks["slack"] = "disconnected from Socket Mode; reconnecting"
             ready = False
+        else:
+            checks["slack"] = ctx.slack_state
+            ready = ready and ctx.slack_ready
         checks["registry"] = (
             f"loaded, {len(ctx.registry.registry)} vendors"
             if ctx.registry.error is None

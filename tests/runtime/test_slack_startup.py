@@ -104,6 +104,12 @@ async def test_socket_mode_connects_then_is_ready(tmp_path):
             await serve.wait_http("/readyz", 200)
             assert slack.find("ws_connect")
             assert slack.methods()[0] == "auth.test"
+            # Slack drops the connection and refuses new ones: not ready while it is down
+            slack.fail("apps.connections.open", 503, times=1000, error="service_unavailable")
+            assert slack.ws is not None
+            await slack.ws.close()
+            body = json.loads(await serve.wait_http("/readyz", 503))
+            assert body["checks"]["slack"].startswith("disconnected")
         finally:
             assert await serve.stop() == 0
 
