@@ -18,7 +18,7 @@ def _when(seconds: float) -> str:
 
 
 def _line(letter: DeadLetter) -> str:
-    error = " ".join(letter.error.split())
+    error = "".join(ch if ch.isprintable() else "?" for ch in " ".join(letter.error.split()))
     return f"{letter.id}\t{_when(letter.received_at)}\t{letter.attempts}\t{error}"
 
 

@@ -47,8 +47,10 @@ class QueueHealth:
 
 
 def describe(exc: BaseException) -> str:
-    """A short, single-line account of an exception (no traceback, capped)."""
+    """A short, single-line account of an exception (no traceback, capped, printable only: the
+    text may quote the message, and it reaches a card, the logs and an operator's terminal)."""
     text = " ".join(str(exc).split())
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
     return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:ERROR_CHARS]
 
 

@@ -276,3 +276,11 @@ async def test_release_and_slack_failures_do_not_count_as_attempts(queue):
     await _run_until(worker, posted)
     assert cards == [job_id]
     assert await queue.dead_letter_count() == 0 and await queue.depth() == 0
+
+
+def test_an_error_is_described_on_one_printable_line():
+    from bot.runtime.worker import describe
+
+    text = describe(ValueError("bad\r\nheader \x1b[31mred\x1b[0m \u0085" + "x" * 1000))
+    assert text.startswith("ValueError: bad header ?[31mred?[0m")
+    assert text.isprintable() and len(text) == 300
