@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # runtime under faults (queue attempts, request bodies)
+    queue_max_attempts: int = Field(default=5, ge=1, le=100)
+    inbound_max_concurrent_reads: int = Field(default=4, ge=1, le=256)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",

@@ -1,4 +1,4 @@
-"""``deskguard``: verify | spf | registry check | audit export | serve.
+"""``deskguard``: verify | spf | registry check | audit export | queue | serve.
 
 Exit status: 0 when a verdict (or the requested output) was produced, 1 when a checked file is
 invalid, 2 for unusable arguments, targets or configuration, 3 when ``verify --fail-on`` finds a
@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = audit_sub.add_parser("export", help="export the audit trail")
     export.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+
+    queue = sub.add_parser("queue", help="the inbound queue's dead letters")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True, parser_class=_Parser)
+    dead = queue_sub.add_parser("dead-letters", help="list messages that could not be processed")
+    dead.add_argument("--json", action="store_true", help="one JSON object per dead letter")
+    dead.add_argument("--limit", type=int, default=100)
+    retry = queue_sub.add_parser("retry", help="put a dead letter back in the queue")
+    retry.add_argument("id", metavar="ID")
 
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--registry", type=Path, default=None)
@@ -247,6 +255,12 @@ async def _audit_export(args: argparse.Namespace) -> int:
     return await run_audit_export(settings, args.since, args.format, sys.stdout)
 
 
+async def _queue(args: argparse.Namespace) -> int:
+    from bot.runtime.queue_cli import run_queue_command
+
+    return await run_queue_command(load_settings(), args, sys.stdout)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.runtime.server import serve
 
@@ -268,6 +282,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _registry_check(args)
     if args.command == "audit":
         return asyncio.run(_audit_export(args))
+    if args.command == "queue":
+        return asyncio.run(_queue(args))
     return _serve(args)
 
 
