@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.names import InvalidName, normalize_domain
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # evidence (issue 10): the organization's own mail domains (forwards from them are unwrapped)
+    org_domains: CommaList = ()
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",
@@ -95,6 +99,7 @@ class Settings(BaseSettings):
         "technical_approver_users",
         "vendor_manager_groups",
         "vendor_manager_users",
+        "org_domains",
         mode="before",
     )(_split)
 
@@ -104,6 +109,14 @@ class Settings(BaseSettings):
         for entry in value:
             parse_nameserver(entry)
         return value
+
+    @field_validator("org_domains")
+    @classmethod
+    def _check_org_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(normalize_domain(v) for v in value)
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("trusted_authserv_ids", "trusted_arc_sealers")
     @classmethod

@@ -162,11 +162,22 @@ def body_text(raw: bytes, notes: list[str]) -> str:
     return ""
 
 
-def first_forwarded(raw: bytes, notes: list[str]) -> tuple[str | None, bytes] | None:
-    """The first forwarded message attached to ``raw``: (attachment name, its raw bytes)."""
+def forwarded_messages(
+    raw: bytes, notes: list[str], *, limit: int = 5
+) -> list[tuple[str | None, bytes]]:
+    """The forwarded messages attached to ``raw`` (at most ``limit``): (attachment name, bytes)."""
+    found: list[tuple[str | None, bytes]] = []
     for part in iter_parts(raw):
         if part.is_forwarded_message:
             data = decode_transfer(part, notes)
             if data.strip():
-                return part.filename, data.lstrip(b"\r\n")
-    return None
+                found.append((part.filename, data.lstrip(b"\r\n")))
+                if len(found) >= limit:
+                    break
+    return found
+
+
+def first_forwarded(raw: bytes, notes: list[str]) -> tuple[str | None, bytes] | None:
+    """The first forwarded message attached to ``raw``: (attachment name, its raw bytes)."""
+    found = forwarded_messages(raw, notes, limit=1)
+    return found[0] if found else None
