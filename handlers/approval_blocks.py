@@ -34,7 +34,7 @@ from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import MAX_NOTE, MAX_SUMMARY, Request, RequestKind, Slot, State
 from bot.registry import Ed25519Token, TotpToken, Vendor, display_phone
 from handlers import ids
-from handlers.blocks import MAX_SECTION, escape, safe
+from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
 
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
 MAX_TICKET = 64
@@ -90,7 +90,7 @@ def when(moment: dt.datetime) -> str:
 
 def user(user_id: str) -> str:
     """A user mention (ids come from the store: Slack-shaped, escaped anyway)."""
-    return f"<@{escape(user_id)}>"
+    return f"<@{escape_entities(user_id)}>"
 
 
 def slot_value(request_id: str, slot: Slot) -> str:
@@ -211,7 +211,8 @@ def card_blocks(
     challenges = challenges or {}
     ticket = request.verification.get("ticket")
     facts = [
-        f"*Vendor:* {escape(request.vendor_name)} (registry id `{escape(request.vendor_id)}`)",
+        f"*Vendor:* {escape(request.vendor_name)} "
+        f"(registry id `{escape_entities(request.vendor_id)}`)",
         f"*Requested by:* {user(request.requester_id)}, {when(request.created_at)}",
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}",
     ]
@@ -229,7 +230,9 @@ def card_blocks(
         open_slot = request.state.is_open and request.slot(slot) is None
         challenge = challenges.get(slot)
         if open_slot and challenge:
-            blocks.append(_context(f"Challenge for the vendor to sign: `{escape(challenge)}`"))
+            blocks.append(
+                _context(f"Challenge for the vendor to sign: `{escape_entities(challenge)}`")
+            )
         if open_slot:
             blocks.append(
                 ActionsBlock(
@@ -252,7 +255,9 @@ def card_blocks(
             )
     blocks.append(DividerBlock())
     blocks.append(_section(_status_line(request, keep)))
-    blocks.append(_context(f"Request `{escape(request.id)}`: `/verify-vendor audit {request.id}`"))
+    blocks.append(
+        _context(f"Request `{escape_entities(request.id)}`: `/verify-vendor audit {request.id}`")
+    )
     return blocks
 
 
@@ -436,7 +441,9 @@ def approve_modal(
         )
     elif isinstance(vendor.token, Ed25519Token):
         if challenge:
-            blocks.append(_section(f"*Challenge for the vendor to sign:*\n`{escape(challenge)}`"))
+            blocks.append(
+                _section(f"*Challenge for the vendor to sign:*\n`{escape_entities(challenge)}`")
+            )
         blocks.append(
             InputBlock(
                 block_id=ids.BLOCK_PROOF,
@@ -513,9 +520,9 @@ def opened_text(request: Request, channel: str) -> str:
     """The requester's confirmation that the card was posted."""
     return (
         f"Your high-risk request `{request.id}` ({KIND_LABEL[request.kind]} for "
-        f"{escape(request.vendor_name)}) is posted in <#{escape(channel)}>. It needs a technical "
-        "approver and a vendor manager, each after calling the vendor back; you will get a "
-        "message here with the outcome."
+        f"{escape(request.vendor_name)}) is posted in <#{escape_entities(channel)}>. It needs a "
+        "technical approver and a vendor manager, each after calling the vendor back; you will "
+        "get a message here with the outcome."
     )
 
 
@@ -548,7 +555,7 @@ def audit_blocks(
 ) -> list[Block]:
     """``/verify-vendor audit <id>``: the request and its trail, oldest first."""
     head = (
-        f"*Audit trail of request `{escape(request.id)}`*: {escape(request.vendor_name)}, "
+        f"*Audit trail of request `{escape_entities(request.id)}`*: {escape(request.vendor_name)}, "
         f"{KIND_LABEL[request.kind]}, now *{request.state.value.replace('_', ' ')}*\n"
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}"
     )
