@@ -175,6 +175,9 @@ def _message_line(report: Report, keep: frozenset[str]) -> str | None:
     elif "Subject" in duplicates:
         count = len(duplicates["Subject"])
         parts.append(f"*Subject:* _{count} different Subject headers: none shown_")
+    forwarded_by = message.get("forwarded_by") or []
+    if forwarded_by:
+        parts.append(f"*Forwarded by:* {safe(', '.join(map(str, forwarded_by)), keep, 300)}")
     return "   ".join(parts) or None
 
 

@@ -66,3 +66,10 @@ def test_parse_nameserver(entry, expected):
 def test_parse_nameserver_rejects(entry):
     with pytest.raises(ValueError):
         parse_nameserver(entry)
+
+
+def test_org_domains_are_normalized_and_checked() -> None:
+    settings = load_settings(_env_file=None, org_domains="Corp.Example, mail.corp.example.")
+    assert settings.org_domains == ("corp.example", "mail.corp.example")
+    with pytest.raises(ConfigError, match="DESKGUARD_ORG_DOMAINS"):
+        load_settings(_env_file=None, org_domains="not a domain")

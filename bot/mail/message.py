@@ -20,7 +20,7 @@ from email.policy import default as default_policy
 
 from bot.errors import InputError, TooLargeError
 from bot.mail.htmltext import html_to_text
-from bot.mail.mime import MAX_TEXT_CHARS, body_text, forwarded_messages
+from bot.mail.mime import MAX_TEXT_CHARS, text_and_forwarded
 from bot.mail.outlook import MSG_NOTE, is_ole, read_msg
 from bot.mail.rawheaders import (
     Defect,
@@ -186,7 +186,6 @@ def parse_message(
         notes.append("removed a byte-order mark before the headers")
     _require_message(data)
     msg = _from_raw(data, notes=notes)
-    msg.attached = _attached(data, msg.notes)
     while unwrap:
         inner = open_attached(msg)
         if inner is None:
@@ -217,7 +216,6 @@ def open_attached(msg: ParsedMessage) -> ParsedMessage | None:
     notes = [n for n in msg.notes if not n.startswith(_UNWRAPPED)]
     notes.append(f"{_UNWRAPPED} {path}, not the message that carried it")
     inner = _from_raw(first.raw, notes=notes)
-    inner.attached = _attached(first.raw, inner.notes)
     inner.forward_depth = depth
     inner.part_path = path
     return inner
@@ -226,9 +224,9 @@ def open_attached(msg: ParsedMessage) -> ParsedMessage | None:
 _UNWRAPPED = "verified the forwarded original in"
 
 
-def _attached(raw: bytes, notes: list[str]) -> list[Attached]:
+def _attached(forwarded: list[tuple[str | None, bytes]], notes: list[str]) -> list[Attached]:
     out: list[Attached] = []
-    for name, inner in forwarded_messages(raw, notes, limit=MAX_ATTACHED):
+    for name, inner in forwarded:
         shown = f"attachment {name!r}" if name else "a forwarded attachment"
         if not _is_message(inner):
             notes.append(f"{shown} is not an email: verified the message that carries it")
@@ -321,7 +319,9 @@ def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
     block, _ = split_message(raw)
     scan = scan_headers(block)
     notes.extend(scan.notes)
-    msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes))
+    text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
+    msg = _assemble(scan, raw=raw, notes=notes, body=text)
+    msg.attached = _attached(forwarded, notes)
     _mark_inline_forward(msg)
     return msg
 

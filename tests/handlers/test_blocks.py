@@ -156,3 +156,11 @@ def test_duplicate_subject_is_not_shown_as_the_subject() -> None:
     shown = _dump(bk.report_blocks(report, entry_id="e1"))
     assert "2 different Subject headers: none shown" in shown
     assert "attacker's" not in shown
+
+
+def test_unwrapped_forward_names_who_forwarded_it() -> None:
+    report = _report(
+        message={"from": "dana@northwind-software.com", "forwarded_by": ["ana@corp.example"]}
+    )
+    shown = _dump(bk.report_blocks(report, entry_id="e1"))
+    assert "*Forwarded by:* ana@corp[.]example" in shown
