@@ -72,6 +72,13 @@ def auth_reasons(
     return reasons
 
 
+_CARRIED_BY = {
+    "signature": ", carried by a DKIM signature deskguard verified",
+    "trusted_header": ", carried by a header our own mail server wrote (trusted boundary)",
+    "envelope": ", carried by the SMTP envelope the mail server gave",
+}
+
+
 def _header_evidence_only(auth: Authentication, vendor_name: str | None) -> Reason:
     claim = auth.claimed_dmarc
     assert claim is not None
@@ -107,8 +114,12 @@ def _dmarc_reasons(
     whose = f" (a registered domain of {vendor_name})" if vendor_domain and vendor_name else ""
     if org_domain:
         whose = " (one of the organization's own domains, DESKGUARD_ORG_DOMAINS)"
+    carried = auth.evidence["dmarc"]
+    by = _CARRIED_BY.get(carried, "")
+    if dmarc.aligned_pass:
+        data = {**data, "evidence": carried}
     if dmarc.result == "pass":
-        return [Reason("dmarc_pass", f"DMARC passed for {domain}: {dmarc.reason}.", data=data)]
+        return [Reason("dmarc_pass", f"DMARC passed for {domain}: {dmarc.reason}{by}.", data=data)]
     if dmarc.result == "temperror":
         return [Reason("dmarc_temperror", f"DMARC for {domain}: {dmarc.reason}.", data=data)]
     if dmarc.result == "none":
@@ -116,8 +127,8 @@ def _dmarc_reasons(
             return [
                 Reason(
                     "dmarc_none",
-                    f"{dmarc.reason}; the From domain is authenticated but publishes no DMARC "
-                    "policy.",
+                    f"{dmarc.reason}{by}; the From domain is authenticated but publishes no "
+                    "DMARC policy.",
                     floor=_V,
                     data=data,
                 )

@@ -208,6 +208,8 @@ async def test_typed_trusted_hop_in_a_file_is_header_evidence_only(verifier: Ver
     as_raw = await verifier.verify_message(raw, arrival=Arrival.RAW)
     assert as_raw.verdict is Verdict.VERIFIED, as_raw.to_json()
     assert as_raw.details["auth"]["evidence"]["dmarc"] == "trusted_header"
+    passed = next(r for r in as_raw.reasons if r.code == "dmarc_pass")
+    assert "carried by a header our own mail server wrote" in passed.message
 
 
 async def test_typed_authentication_results_in_a_file_count_for_nothing(
@@ -246,6 +248,9 @@ async def test_an_envelope_someone_vouches_for_counts(verifier: Verifier) -> Non
 async def test_signature_in_a_file_verifies(verifier: Verifier, key: Key) -> None:
     report = await verifier.verify_message(_genuine(key), filename="signed.eml")
     assert report.verdict is Verdict.VERIFIED
+    passed = next(r for r in report.reasons if r.code == "dmarc_pass")
+    assert "carried by a DKIM signature deskguard verified" in passed.message
+    assert passed.data["evidence"] == "signature"
     assert report.details["auth"]["evidence"] == {
         "spf": "nothing",
         "dkim": "signature",
