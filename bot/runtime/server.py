@@ -46,8 +46,8 @@ from bot.runtime.web_ops import OpsContext, add_ops_routes
 from bot.runtime.worker import InboundWorker
 from bot.settings import Settings
 from handlers.approvals import card_updater
+from handlers.approvals.slack_roles import SlackRoleResolver
 from handlers.reply import retry_handlers
-from handlers.slack_roles import SlackRoleResolver
 from handlers.triage import make_reminder_poster, make_triage_poster
 
 log = logging.getLogger("deskguard.server")
