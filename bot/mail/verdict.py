@@ -94,7 +94,8 @@ def _header_evidence_only(auth: Authentication, vendor_name: str | None) -> Reas
         "headers are in a file or an attachment, where anyone could have typed them, and no "
         f"DKIM signature from {domain} verifies, so they are shown but not counted. For a "
         "checkable copy, forward the original email as an attachment to the deskguard mail gate "
-        f"or upload the original .eml as it was received{call}.",
+        "or upload the original .eml as it was received, with its DKIM signature intact; mail "
+        f"the sender does not sign can only be confirmed by a callback{call}.",
         data={
             "from_domain": claim.from_domain,
             "claimed": claim.to_json(),
