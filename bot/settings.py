@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from bot.errors import ConfigError
+from bot.names import InvalidName, normalize_domain
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 _AUTHSERV_ID = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
@@ -98,6 +99,8 @@ class Settings(BaseSettings):
     queue_max_attempts: int = Field(default=5, ge=1, le=100)
     inbound_max_concurrent_reads: int = Field(default=4, ge=1, le=256)
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # evidence (issue 10): the organization's own mail domains (forwards from them are unwrapped)
+    org_domains: CommaList = ()
 
     _split_lists = field_validator(
         "dns_nameservers",
@@ -107,6 +110,7 @@ class Settings(BaseSettings):
         "technical_approver_users",
         "vendor_manager_groups",
         "vendor_manager_users",
+        "org_domains",
         mode="before",
     )(_split)
 
@@ -116,6 +120,14 @@ class Settings(BaseSettings):
         for entry in value:
             parse_nameserver(entry)
         return value
+
+    @field_validator("org_domains")
+    @classmethod
+    def _check_org_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(normalize_domain(v) for v in value)
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("trusted_authserv_ids", "trusted_arc_sealers")
     @classmethod

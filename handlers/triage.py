@@ -20,7 +20,7 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.queue import Job
 from bot.runtime.reminders import Post
 from bot.runtime.worker import FindPosted, PostCard
-from handlers.blocks import escape, registered_domains, report_blocks
+from handlers.blocks import escape, escape_entities, registered_domains, report_blocks
 from handlers.reply import ROUTE_MESSAGE, DeliveryError, post_message
 
 log = logging.getLogger("deskguard.triage")
@@ -40,7 +40,7 @@ def triage_blocks(
     job: Job, report: Report | None, error: str | None, registry: Registry
 ) -> tuple[str, list[Block]]:
     """The fallback text and blocks of one inbound card."""
-    reference = f"Inbound message `{escape(job.id)}` from the mail gateway."
+    reference = f"Inbound message `{escape_entities(job.id)}` from the mail gateway."
     if report is None:
         text = f"Inbound message could not be verified: {error or 'unusable input'}"
         return text, [
