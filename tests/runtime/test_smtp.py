@@ -123,9 +123,7 @@ async def test_draining_is_451(queue: SqliteWorkQueue) -> None:
     assert await queue.depth() == 0
 
 
-async def test_starttls_when_a_certificate_is_set(
-    queue: SqliteWorkQueue, tmp_path: Path
-) -> None:
+async def test_starttls_when_a_certificate_is_set(queue: SqliteWorkQueue, tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     server, _, port = await _serve(_settings(smtp_tls_cert=cert, smtp_tls_key=key), queue)
     try:
