@@ -218,7 +218,7 @@ async def test_milter_quarantine_is_a_postfix_hold(
     spoofed = build(from_=DANA, subject=f"Reset MFA {marker}")
     await asyncio.to_thread(_submit, postfix, spoofed, [OTHER], f"dana.whitfield@{NW}")
     deadline = time.monotonic() + 30
-    while postfix.held() <= before and time.monotonic() < deadline:
+    while postfix.held() <= before and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     assert postfix.held() == before + 1, postfix.log()
     assert capture.with_subject_part(marker) == []
@@ -310,7 +310,7 @@ async def test_smtp_listener_gets_postfix_copies_and_one_card_each(
         for marker in markers:  # the original still reaches the desk
             await asyncio.to_thread(_one, capture, marker)
         deadline = time.monotonic() + 60
-        while await queue.depth() < 2 and time.monotonic() < deadline:
+        while await queue.depth() < 2 and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
     finally:
         server.close()

@@ -66,7 +66,7 @@ class _CaptureHandler:
         self.sink = sink
         self.cond = cond
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.cond:
             self.sink.append(
                 Delivered(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
