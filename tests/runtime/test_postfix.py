@@ -28,6 +28,7 @@ from bot.mail.arrival import Arrival
 from bot.registry import Registry, RegistryHolder
 from bot.report import Report
 from bot.runtime.metrics import Metrics
+from bot.runtime.milter import milter_available
 from bot.runtime.queue import SqliteWorkQueue
 from bot.runtime.smtp import start_smtp
 from bot.runtime.worker import InboundWorker
@@ -89,54 +90,77 @@ def key(dns_server: TestDNSServer) -> SigningKey:
     return k
 
 
+def _env(dns_server: TestDNSServer, mail_ports: dict[str, int], tmp_path: Path) -> dict[str, str]:
+    """The environment of a deskguard process under test (no inherited DESKGUARD_/SLACK_)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESKGUARD_", "SLACK_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DESKGUARD_MILTER_SOCKET": f"inet:{mail_ports['milter']}@127.0.0.1",
+            "DESKGUARD_REGISTRY": str(FIXTURES / "vendors.yml"),
+            "DESKGUARD_DNS_NAMESERVERS": f"127.0.0.1:{dns_server.port}",
+            "DESKGUARD_TRUSTED_AUTHSERV_IDS": OUR_ID,
+            "DESKGUARD_DATABASE": str(tmp_path / "deskguard.sqlite3"),
+            "DESKGUARD_LOG_FORMAT": "text",
+        }
+    )
+    return env
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}: {log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
 @pytest.fixture
 def start_milter(
     dns_server: TestDNSServer, mail_ports: dict[str, int], tmp_path: Path
 ) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start ``python -m bot milter`` with extra DESKGUARD_* settings; stopped after the test."""
+    if not milter_available():
+        skip_or_fail(
+            "pymilter is not installed (apt-get install libmilter-dev; pip install '.[milter]')"
+        )
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(**settings: str) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DESKGUARD_", "SLACK_"))}
-        env.update(
-            {
-                "PYTHONPATH": str(ROOT),
-                "DESKGUARD_MILTER_SOCKET": f"inet:{mail_ports['milter']}@127.0.0.1",
-                "DESKGUARD_REGISTRY": str(FIXTURES / "vendors.yml"),
-                "DESKGUARD_DNS_NAMESERVERS": f"127.0.0.1:{dns_server.port}",
-                "DESKGUARD_TRUSTED_AUTHSERV_IDS": OUR_ID,
-                "DESKGUARD_DATABASE": str(tmp_path / "deskguard.sqlite3"),
-                "DESKGUARD_LOG_FORMAT": "text",
-            }
-        )
+        env = _env(dns_server, mail_ports, tmp_path)
         env.update({f"DESKGUARD_{k.upper()}": v for k, v in settings.items()})
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "milter"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "milter.log", "wb"),  # noqa: SIM115
-        )
+        log = tmp_path / "milter.log"
+        with log.open("wb") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "milter"],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         procs.append(proc)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp_path / "milter.log").read_text())
-            try:
-                socket.create_connection(("127.0.0.1", mail_ports["milter"]), timeout=1).close()
-                return proc
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the milter did not listen")
+        _wait_listening(proc, mail_ports["milter"], log)
+        return proc
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def _submit(postfix: PrivatePostfix, raw: bytes, rcpts: list[str], mail_from: str) -> None:
@@ -324,3 +348,58 @@ async def test_smtp_listener_gets_postfix_copies_and_one_card_each(
         posts = slack.find("chat.postMessage")
     await queue.close()
     assert len(posts) == 2
+
+
+async def test_serve_runs_milter_and_listener_and_posts_one_card_per_message(
+    postfix: PrivatePostfix,
+    capture: Capture,
+    mail_ports: dict[str, int],
+    dns_server: TestDNSServer,
+    tmp_path: Path,
+) -> None:
+    if not milter_available():
+        skip_or_fail(
+            "pymilter is not installed (apt-get install libmilter-dev; pip install '.[milter]')"
+        )
+    async with SlackApiRecorder() as slack:
+        env = _env(dns_server, mail_ports, tmp_path)
+        env.update(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1111-2222-testtoken",
+                "SLACK_SIGNING_SECRET": "test-signing-secret",
+                "DESKGUARD_SLACK_API_URL": slack.base_url,
+                "DESKGUARD_HOST": "127.0.0.1",
+                "DESKGUARD_PORT": str(free_port()),
+                "DESKGUARD_SMTP_HOST": "127.0.0.1",
+                "DESKGUARD_SMTP_PORT": str(mail_ports["listener"]),
+                "DESKGUARD_MILTER_HELPDESK_RECIPIENTS": HELPDESK,
+                "DESKGUARD_TRIAGE_CHANNEL": "C0TRIAGE",
+            }
+        )
+        log = tmp_path / "serve.log"
+        with log.open("wb") as stderr:
+            proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited on in a thread
+                [sys.executable, "-m", "bot", "serve"],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        try:
+            await asyncio.to_thread(_wait_listening, proc, mail_ports["milter"], log)
+            await asyncio.to_thread(_wait_listening, proc, mail_ports["listener"], log)
+            desk, copy = _marker(), _marker()
+            raw = build(from_=DANA, to=HELPDESK, subject=f"Patch {desk}")
+            await asyncio.to_thread(_submit, postfix, raw, [HELPDESK], f"dana.whitfield@{NW}")
+            raw = build(from_=DANA, to=SERVICEDESK, subject=f"Invoice {copy}")
+            await asyncio.to_thread(_submit, postfix, raw, [SERVICEDESK], f"dana.whitfield@{NW}")
+            delivered = (await asyncio.to_thread(_one, capture, desk)).message
+            assert str(delivered["X-Deskguard-Verdict"]).startswith("spoofed; vendor=northwind")
+            await asyncio.to_thread(_one, capture, copy)
+            posts = await slack.wait_for("chat.postMessage", count=2, within=60)
+        finally:
+            code = await asyncio.to_thread(_stop, proc)
+        assert code == 0, log.read_text()[-2000:]
+        assert len(slack.find("chat.postMessage")) == 2  # one card each, nothing more
+        texts = [call.text() for call in posts]
+        assert any(desk in text for text in texts) and any(copy in text for text in texts)
