@@ -252,9 +252,11 @@ class PrivatePostfix:
         raise RuntimeError(f"postfix did not answer on port {self.port}: {self.log()}")
 
     def stop(self) -> None:
+        """Stop the master (abort if it will not stop) and remove the instance's folder."""
         done = self._postfix("stop")
         if done.returncode != 0:
             self._postfix("abort")
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def held(self) -> int:
         """Messages in the hold queue (milter quarantine)."""
