@@ -15,9 +15,17 @@ import socket
 import threading
 from typing import Any
 
+from bot.dns import Resolver
 from bot.errors import ConfigError
+from bot.mail.arrival import Arrival, Envelope
+from bot.report import Report
 from bot.runtime import milter_headers as mh
+from bot.runtime.logs import configure_logging
+from bot.runtime.metrics import Metrics
 from bot.runtime.milter_policy import Decision, MessageCollector, MilterEngine
+from bot.runtime.queue import WorkQueue, open_queue
+from bot.runtime.services import Services, build_services
+from bot.settings import Settings
 
 log = logging.getLogger("deskguard.milter")
 
@@ -77,7 +85,12 @@ def milter_class(engine: MilterEngine) -> type[Any]:
 
         def eom(self) -> Any:
             decision = engine.evaluate(self.message)
-            return self._apply(decision)
+            try:
+                return self._apply(decision)
+            except Exception:
+                # mail keeps flowing (as milter_default_action = accept would have it)
+                log.exception("milter could not apply its decision; the message is accepted")
+                return milter_mod.ACCEPT
 
         def abort(self) -> Any:
             self.message.new_message("")
@@ -127,6 +140,7 @@ def run_milter(engine: MilterEngine, socket_spec: str, *, timeout: int = 600) ->
     cls = milter_class(engine)
     milter_mod.factory = cls
     milter_mod.set_flags(milter_mod.ADDHDRS | milter_mod.CHGHDRS | milter_mod.QUARANTINE)
+    milter_mod.set_exception_policy(milter_mod.ACCEPT)  # a bug never blocks mail
     log.info("deskguard milter listening on %s", socket_spec)
     milter_mod.runmilter(MILTER_NAME, socket_spec, timeout)
 
@@ -147,14 +161,8 @@ def start_milter_thread(engine: MilterEngine, socket_spec: str) -> threading.Thr
     return thread
 
 
-def serve_milter(settings: Any) -> int:
+def serve_milter(settings: Settings) -> int:
     """``deskguard milter``: verification on a loop in a thread, libmilter in this one."""
-    from bot.dns import Resolver
-    from bot.runtime.logs import configure_logging
-    from bot.runtime.metrics import Metrics
-    from bot.runtime.queue import open_queue
-    from bot.runtime.services import build_services
-
     if not settings.milter_socket:
         raise ConfigError("DESKGUARD_MILTER_SOCKET is not set (inet:PORT@HOST or unix:/path)")
     _import_milter()
@@ -178,16 +186,13 @@ def serve_milter(settings: Any) -> int:
     return 0
 
 
-def engine_for(services: Any, loop: asyncio.AbstractEventLoop, queue: Any) -> MilterEngine:
+def engine_for(
+    services: Services, loop: asyncio.AbstractEventLoop, queue: WorkQueue | None
+) -> MilterEngine:
     """The engine on ``services``' verifier (raw arrival, live envelope) and ``queue``."""
-    from bot.mail.arrival import Arrival, Envelope
-    from bot.report import Report
 
-    async def verify(raw: bytes, envelope: Envelope) -> Report:
-        report: Report = await services.verifier.verify_message(
-            raw, arrival=Arrival.RAW, envelope=envelope
-        )
-        return report
+    async def verify(raw: bytes, envelope: Envelope | None) -> Report:
+        return await services.verifier.verify_message(raw, arrival=Arrival.RAW, envelope=envelope)
 
     return MilterEngine(
         services.settings, verify, loop, enqueue=queue.enqueue if queue is not None else None

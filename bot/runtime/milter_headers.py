@@ -22,7 +22,8 @@ from bot.settings import Settings
 VERDICT_HEADER = "X-Deskguard-Verdict"
 AUTH_RESULTS_HEADER = "Authentication-Results"
 OWN_PREFIX = "x-deskguard-"
-MAX_VALUE = 200  # characters of any value we copy from the message into a header
+MAX_VALUE = 100  # characters of any value we copy from the message into a header
+MAX_SIGNATURES = 5  # dkim= results written (the header stays well under 1000 characters)
 
 _RESULT = re.compile(r"^[a-z]{1,16}$")
 _TOKEN = re.compile(r"[^A-Za-z0-9._@+=-]")  # what may appear in a property value we copy
@@ -74,7 +75,7 @@ def authentication_results(report: Report, our_id: str) -> str:
     dkim = auth.get("dkim") or []
     if not dkim:
         parts.append("dkim=none")
-    for signature in dkim[:10]:
+    for signature in dkim[:MAX_SIGNATURES]:
         text = f"dkim={_result(signature.get('result'))}"
         if signature.get("domain"):
             text += f" header.d={_clean(signature['domain'])}"

@@ -27,7 +27,7 @@ TIMEOUT_REASON = "verification_timeout"
 TOO_LARGE_REASON = "message_too_large"
 UNUSABLE_REASON = "malformed_message"
 
-Verify = Callable[[bytes, Envelope], Awaitable[Report]]
+Verify = Callable[[bytes, Envelope | None], Awaitable[Report]]
 Enqueue = Callable[[bytes], Awaitable[str]]
 
 
@@ -223,8 +223,7 @@ class MilterEngine:
         return decision
 
     async def _verify(self, raw: bytes, envelope: Envelope | None) -> Report:
-        if envelope is None:
-            raise DeskguardError("the MTA did not give the client's IP address")
+        # no envelope (a local submission over non_smtpd_milters): SPF from the trusted hop only
         return await self.verify(raw, envelope)
 
     def _queue_for_triage(self, message: MessageCollector, raw: bytes, decision: Decision) -> None:

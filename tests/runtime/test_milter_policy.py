@@ -76,7 +76,7 @@ def _engine(
 ) -> MilterEngine:
     verifier = Verifier(settings, resolver, RegistryHolder(registry))
 
-    async def verify(raw: bytes, envelope: Envelope) -> Report:
+    async def verify(raw: bytes, envelope: Envelope | None) -> Report:
         return await verifier.verify_message(raw, arrival=Arrival.RAW, envelope=envelope)
 
     return MilterEngine(
