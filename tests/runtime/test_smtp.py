@@ -12,9 +12,13 @@ from typing import Any
 import pytest
 
 from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
+from bot.runtime.server import run
 from bot.runtime.smtp import client_allowed, parse_networks, start_smtp
 from bot.settings import Settings
+from tests.support.dnsserver import TestDNSServer
 from tests.support.redis_server import free_port
+from tests.support.slack_api import SlackApiRecorder
+from tests.support.slack_app import app_settings
 from tests.support.tlscert import self_signed
 
 MESSAGE = (
@@ -145,3 +149,36 @@ def test_allowed_clients_match_cidrs_and_mapped_addresses() -> None:
     assert not client_allowed(("127.0.0.2", 25), networks)
     assert not client_allowed(None, networks)
     assert not client_allowed(("not-an-ip", 25), networks)
+
+
+async def test_serve_accepts_smtp_copies_and_posts_one_card_each(
+    dns_server: TestDNSServer, tmp_path: Path
+) -> None:
+    async with SlackApiRecorder() as slack:
+        smtp_port = free_port()
+        settings = app_settings(
+            slack,
+            port=free_port(),
+            database=tmp_path / "state.sqlite3",
+            registry=Path(__file__).parents[1] / "fixtures" / "vendors.yml",
+            dns_nameservers=f"{dns_server.address[0]}:{dns_server.address[1]}",
+            triage_channel="C0TRIAGE",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop))
+        for _ in range(500):
+            try:
+                await asyncio.to_thread(_send, smtp_port)
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        await asyncio.to_thread(_send, smtp_port, MESSAGE.replace(b"patch", b"second"))
+        posts = await slack.wait_for("chat.postMessage", count=2, within=30)
+        stop.set()
+        assert await asyncio.wait_for(task, 20) == 0
+        with pytest.raises(OSError):  # the listener is closed after shutdown
+            await asyncio.to_thread(_send, smtp_port)
+    assert len(slack.find("chat.postMessage")) == 2
+    assert all("northwind" in call.text() for call in posts)
