@@ -153,10 +153,17 @@ def stop_milter() -> None:
 
 
 def start_milter_thread(engine: MilterEngine, socket_spec: str) -> threading.Thread:
-    """Run the milter in a daemon thread (for ``deskguard serve``)."""
-    thread = threading.Thread(
-        target=run_milter, args=(engine, socket_spec), name="deskguard-milter", daemon=True
-    )
+    """Run the milter in a daemon thread (for ``deskguard serve``); ConfigError at once when
+    pymilter is missing."""
+    _import_milter()
+
+    def target() -> None:
+        try:
+            run_milter(engine, socket_spec)
+        except Exception:
+            log.exception("the milter stopped; Postfix's milter_default_action now applies")
+
+    thread = threading.Thread(target=target, name="deskguard-milter", daemon=True)
     thread.start()
     return thread
 
