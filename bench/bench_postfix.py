@@ -12,8 +12,8 @@ DKIM-signed vendor mail and spoofs (the milter tags those), ~5 KB each.
 
 Printed per run: submission rate (the milter works inside the SMTP transaction, so this is the
 rate the sending side sees), delivery rate (first submission to last message at the capture
-server), p50/p95 submission latency, and the ratio of each milter run to the run without. The machine may be
-shared: run it more than once.
+server), p50/p95 submission latency, and the ratio of each milter run to the run without. The
+machine may be shared: run it more than once.
 """
 
 from __future__ import annotations
