@@ -151,7 +151,8 @@ def decide(
     new_subject = None
     if action == "tag":
         tag = mh.subject_tag(verdict)
-        current = subject or ""
+        # undecodable bytes (kept as surrogates) would make the MTA call fail: replace them
+        current = (subject or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         new_subject = current if current.startswith(tag) else f"{tag} {current}".rstrip()
     codes = [c for c in report.codes() if c]
     return Decision(

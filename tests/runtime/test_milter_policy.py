@@ -206,3 +206,22 @@ def test_header_helpers() -> None:
     )
     assert mh.authserv_id(_settings(authserv_id="Filter.Example")) == "filter.example"
     assert mh.authserv_id(_settings()) == OUR_ID
+
+
+async def test_an_undecodable_subject_is_still_tagged(
+    resolver: Resolver, registry: Registry
+) -> None:
+    raw = build(from_=DANA, subject="Reset").replace(b"Subject: Reset", b"Subject: Reset \xff\xfe")
+    message = MessageCollector(max_bytes=1024 * 1024, client_ip="203.0.113.9")
+    message.new_message(f"<dana.whitfield@{NW}>")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        message.add_header(name.decode(), value.lstrip().decode("utf-8", "surrogateescape"))
+    message.add_body(body)
+    engine = _engine(_settings(), resolver, registry, None)
+    decision = await asyncio.to_thread(engine.evaluate, message)
+    assert decision.verdict == "spoofed"
+    assert decision.subject is not None
+    assert decision.subject.startswith("[deskguard: spoofed] Reset ")
+    decision.subject.encode("utf-8")  # what the MTA call needs: no surrogates left
