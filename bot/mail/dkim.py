@@ -138,9 +138,7 @@ def verify_dkim(message: bytes | SignedMessage, resolver: Resolver) -> list[Dkim
     return results
 
 
-async def verify_dkim_async(
-    message: bytes | SignedMessage, resolver: Resolver
-) -> list[DkimResult]:
+async def verify_dkim_async(message: bytes | SignedMessage, resolver: Resolver) -> list[DkimResult]:
     """:func:`verify_dkim` in a worker thread."""
     return await asyncio.to_thread(verify_dkim, message, resolver)
 
@@ -358,7 +356,7 @@ def _policy_problems(sig: _Sig, tags: dict[bytes, bytes], key: PublicKey) -> lis
         problems.append(f"the signature expired at {when} (x=)")
     if signed is not None and signed > now + FUTURE_SKEW:
         problems.append("the signature timestamp t= is in the future")
-    if key.strict_identity and sig.identity_domain is not None:
-        if sig.identity_domain != sig.domain:
-            problems.append("the key forbids subdomain identities (t=s) but i= is a subdomain")
+    identity = sig.identity_domain
+    if key.strict_identity and identity is not None and identity != sig.domain:
+        problems.append("the key forbids subdomain identities (t=s) but i= is a subdomain")
     return problems

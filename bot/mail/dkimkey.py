@@ -113,7 +113,9 @@ def parse_key(record: str, name: str) -> PublicKey:
         raise KeyProblem("permerror", f"the key at {name} has an unknown type k={shown}")
     services = [s.lower() for s in split_list(key.get(b"s", b"*"))]
     if b"*" not in services and b"email" not in services:
-        raise KeyProblem("permerror", f"the key at {name} is not for email (s= lists no email or *)")
+        raise KeyProblem(
+            "permerror", f"the key at {name} is not for email (s= lists no email or *)"
+        )
     flags = [f.lower() for f in split_list(key.get(b"t", b""))]
     hashes = tuple(h.lower() for h in split_list(key[b"h"])) if b"h" in key else None
     if b"p" not in key:

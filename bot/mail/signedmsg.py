@@ -291,13 +291,18 @@ def select_headers(headers: list[Header], names: list[bytes]) -> list[Header]:
 def header_hash(
     msg: SignedMessage, relaxed: bool, hash_name: str, names: list[bytes], signature: Header
 ) -> bytes:
-    """The hash over the fields ``names`` selects, then ``signature`` (its b= value removed).
+    """The hash over the fields ``names`` selects, then ``signature`` (its b= value removed)."""
+    source = msg.relaxed_headers if relaxed else msg.headers
+    return hash_fields(select_headers(source, names), relaxed, hash_name, signature)
+
+
+def hash_fields(fields: list[Header], relaxed: bool, hash_name: str, signature: Header) -> bytes:
+    """Hash ``fields`` (already canonical) and then ``signature`` canonicalized.
 
     The signature field is hashed last and without its trailing CRLF (RFC 6376 §3.7).
     """
-    source = msg.relaxed_headers if relaxed else msg.headers
     hasher = hashlib.new(hash_name)
-    for name, value in select_headers(source, names):
+    for name, value in fields:
         hasher.update(name + b":" + value)
     name, value = relaxed_header(*signature) if relaxed else signature
     hasher.update(name + b":" + value.rstrip())

@@ -82,7 +82,9 @@ def decode_quoted_printable(value: bytes) -> bytes:
         if c == 0x3D:  # '='
             pair = value[i + 1 : i + 3]
             if len(pair) != 2 or not all(h in _HEX for h in pair):
-                raise TagListError(f"{_show(value)} has an '=' that is not followed by two hex digits")
+                raise TagListError(
+                    f"{_show(value)} has an '=' that is not followed by two hex digits"
+                )
             out.append(int(pair, 16))
             i += 3
             continue

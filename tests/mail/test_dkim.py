@@ -485,9 +485,7 @@ def test_to_json_is_plain_data(dns_server: TestDNSServer, resolver: Resolver) ->
     assert got["signed_headers"][0] == "from"
 
 
-def test_ed25519_verifies_without_pynacl(
-    dns_server: TestDNSServer, tmp_path: Path
-) -> None:
+def test_ed25519_verifies_without_pynacl(dns_server: TestDNSServer, tmp_path: Path) -> None:
     key = mailsign.ed25519_key()
     mailsign.publish(dns_server, D, "ed", key)
     message = mailsign.sign(mailsign.build(), domain=D, selector="ed", key=key)
