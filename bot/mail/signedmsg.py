@@ -104,8 +104,8 @@ def canonical_body(raw: bytes, start: int, relaxed: bool) -> Iterator[bytes]:
     carry_space = False
     while pos < end:
         stop = min(pos + CHUNK, end)
-        if stop < end and raw[stop - 1] == 0x0D and stop - 1 > pos:
-            stop -= 1  # keep a CR with the LF that may follow it
+        if stop < end and raw[stop - 1] == 0x0D and raw[stop] == 0x0A:  # keep CRLF together
+            stop = stop - 1 if stop - 1 > pos else stop + 1
         piece = raw[pos:stop].replace(_CRLF, b"\n").replace(b"\n", _CRLF)
         pos = stop
         if relaxed:
@@ -146,7 +146,7 @@ def _trailing_crlfs(piece: bytes) -> int:
 
 def _crlfs(count: int) -> Iterator[bytes]:
     while count > 0:
-        n = min(count, CHUNK // 2)
+        n = min(count, max(1, CHUNK // 2))
         yield _CRLF * n
         count -= n
 
