@@ -2,7 +2,7 @@
 
 The header is split once into fields (as dkimpy's ``rfc822_parse`` does, so both agree: LF or
 CRLF line ends, continuation lines kept with CRLF, an mbox ``From `` line skipped). The body is
-never copied whole: it is canonicalized (RFC 6376 §3.4) in chunks of about a megabyte, without
+never copied whole: it is canonicalized (RFC 6376 §3.4) in chunks of 256 KiB, without
 regular expressions, and each (canonicalization, hash) is computed in one pass that also yields
 the digest at every ``l=`` any signature asks for. The first body-hash request computes the hashes
 every DKIM-Signature and ARC-Message-Signature of the message will need, so many signatures cost
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bot.mail.tagvalue import TagListError, parse_tag_list
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18
 MAX_HEADER_FIELDS = 5000
 SIGNATURE_FIELDS = (b"dkim-signature", b"arc-message-signature")
 HASHES = {"rsa-sha256": "sha256", "ed25519-sha256": "sha256", "rsa-sha1": "sha1"}
