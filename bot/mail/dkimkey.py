@@ -2,9 +2,9 @@
 
 Shared by DKIM and ARC. A DNS failure is a temperror, never "no key". The key record is a tag
 list like any other (whitespace around ``=`` and ``;`` allowed); ``s=`` and ``h=`` are lists whose
-unknown members are ignored. RSA verification is RSASSA-PKCS1-v1_5 done with Python's integers
-(the key's exponent is bounded, so this is a handful of multiplications); ed25519 uses
-``cryptography``.
+unknown members are ignored. Signatures are checked with ``cryptography`` (RSASSA-PKCS1-v1_5 over
+the digest, Ed25519); an RSA key OpenSSL will not load is checked with Python's integers (the
+exponent is bounded, so that is a handful of multiplications).
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from functools import lru_cache
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from dkim.crypto import UnparsableKeyError, parse_public_key
 
@@ -65,7 +69,35 @@ class PublicKey:
         return True
 
 
+# rsa-sha1 is verified only to report it as refused (RFC 8301), never as a pass.
+_HASHES = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1()}  # noqa: S303
+
+
+@lru_cache(maxsize=256)
+def _rsa_key(modulus: int, exponent: int) -> RSAPublicKey | None:
+    """``cryptography``'s key for fast verification, or None where OpenSSL refuses the numbers."""
+    try:
+        return RSAPublicNumbers(exponent, modulus).public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+
+
 def _rsa_verify(key: tuple[int, int], hash_name: str, digest: bytes, signature: bytes) -> bool:
+    """RSASSA-PKCS1-v1_5 over a precomputed digest: OpenSSL when it takes the key, else integers."""
+    modulus, exponent = key
+    loaded = _rsa_key(modulus, exponent)
+    if loaded is not None:
+        try:
+            loaded.verify(signature, digest, padding.PKCS1v15(), Prehashed(_HASHES[hash_name]))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+    return _rsa_verify_integers(key, hash_name, digest, signature)
+
+
+def _rsa_verify_integers(
+    key: tuple[int, int], hash_name: str, digest: bytes, signature: bytes
+) -> bool:
     modulus, exponent = key
     size = (modulus.bit_length() + 7) // 8
     value = int.from_bytes(signature, "big")

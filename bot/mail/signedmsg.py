@@ -23,7 +23,7 @@ MAX_HEADER_FIELDS = 5000
 SIGNATURE_FIELDS = (b"dkim-signature", b"arc-message-signature")
 HASHES = {"rsa-sha256": "sha256", "ed25519-sha256": "sha256", "rsa-sha1": "sha1"}
 _CRLF = b"\r\n"
-_PRINTABLE = frozenset(range(0x21, 0x7F))
+_PRINTABLE = bytes(range(0x21, 0x7F))
 _WSP = b" \t"
 
 Header = tuple[bytes, bytes]
@@ -44,12 +44,13 @@ def _header_end(raw: bytes) -> tuple[int, int]:
         return 0, 1
     if raw.startswith(b"\r\n"):
         return 0, 2
-    ends = [(i, i + 2) for i in (raw.find(b"\n\n"),) if i >= 0]
-    ends += [(i, i + 3) for i in (raw.find(b"\n\r\n"),) if i >= 0]
-    if not ends:
-        return len(raw), len(raw)
-    end, body = min(ends)
-    return end + 1, body
+    crlf = raw.find(b"\n\r\n")
+    lf = raw.find(b"\n\n", 0, crlf + 2 if crlf >= 0 else len(raw))
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        return lf + 1, lf + 2
+    if crlf >= 0:
+        return crlf + 1, crlf + 3
+    return len(raw), len(raw)
 
 
 def parse_header(block: bytes) -> list[Header]:
@@ -71,7 +72,7 @@ def parse_header(block: bytes) -> list[Header]:
             headers[-1][1] += line + _CRLF
             continue
         colon = line.find(b":")
-        if colon > 0 and all(c in _PRINTABLE for c in line[:colon]):
+        if colon > 0 and not line[:colon].translate(None, _PRINTABLE):
             if len(headers) >= MAX_HEADER_FIELDS:
                 raise HeaderError(f"more than {MAX_HEADER_FIELDS} header fields")
             headers.append([line[:colon], line[colon + 1 :] + _CRLF])

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _FWS = b" \t\r\n"
-_NAME_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_NAME_REST = _NAME_FIRST | frozenset(b"0123456789_")
+_NAME_FIRST = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_NAME_REST = _NAME_FIRST + b"0123456789_"
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 MAX_TAGS = 64
 
@@ -55,7 +55,7 @@ def parse_tag_list(raw: bytes) -> TagList:
             if equals < 0:
                 raise TagListError(f"{_show(spec.strip(_FWS))} has no '=' (expected tag=value)")
             name = spec[:equals].strip(_FWS)
-            if not name or name[0] not in _NAME_FIRST or not all(c in _NAME_REST for c in name):
+            if not name or name[0] not in _NAME_FIRST or name.translate(None, _NAME_REST):
                 raise TagListError(f"{_show(name)} is not a valid tag name")
             if name in tags:
                 raise TagListError(f"the tag {name.decode()}= appears more than once")
