@@ -107,7 +107,9 @@ def canonical_body(raw: bytes, start: int, relaxed: bool) -> Iterator[bytes]:
         stop = min(pos + CHUNK, end)
         if stop < end and raw[stop - 1] == 0x0D and raw[stop] == 0x0A:  # keep CRLF together
             stop = stop - 1 if stop - 1 > pos else stop + 1
-        piece = raw[pos:stop].replace(_CRLF, b"\n").replace(b"\n", _CRLF)
+        piece = raw[pos:stop]
+        if piece.count(b"\n") != piece.count(_CRLF):  # bare LFs: make every line end CRLF
+            piece = piece.replace(_CRLF, b"\n").replace(b"\n", _CRLF)
         pos = stop
         if relaxed:
             if carry_space:
