@@ -20,6 +20,7 @@ from bot.mail.tagvalue import TagListError, parse_tag_list
 
 CHUNK = 1 << 18
 MAX_HEADER_FIELDS = 5000
+MAX_PREPARED = 100  # signature fields whose body hashes are prepared in the first pass
 SIGNATURE_FIELDS = (b"dkim-signature", b"arc-message-signature")
 HASHES = {"rsa-sha256": "sha256", "ed25519-sha256": "sha256", "rsa-sha1": "sha1"}
 _CRLF = b"\r\n"
@@ -237,10 +238,14 @@ class SignedMessage:
     def _requests(self) -> set[BodyKey]:
         """The body hashes the message's DKIM and ARC signatures will ask for."""
         out: set[BodyKey] = set()
+        seen = 0
         for name, value in self.headers:
             lower = name.lower()
-            if lower not in SIGNATURE_FIELDS or len(out) > 200:
+            if lower not in SIGNATURE_FIELDS:
                 continue
+            seen += 1
+            if seen > MAX_PREPARED:  # more than DKIM and ARC will ever check
+                break
             try:
                 tags = parse_tag_list(value).tags
             except TagListError:
