@@ -27,6 +27,7 @@ from bot.mail.dmarc import DmarcResult, evaluate_dmarc
 from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc
 from bot.mail.message import ParsedMessage
 from bot.mail.received import Hop, host_matches, trusted_hop
+from bot.mail.signedmsg import HeaderError, SignedMessage
 from bot.mail.spf import SpfResult, check_spf_async
 from bot.names import InvalidName, normalize_domain
 
@@ -240,10 +241,15 @@ async def authenticate(
         spf_task = _no_spf()
     policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
     exists_task: Any = domain_exists(from_domain, resolver) if from_domain else _true()
+    signed: bytes | SignedMessage
+    try:
+        signed = SignedMessage(msg.raw)  # one parse for DKIM and ARC
+    except HeaderError:
+        signed = msg.raw  # each reports the unparseable header its own way
     dkim_results, spf_result, arc, policy, exists = await asyncio.gather(
-        verify_dkim_async(msg.raw, resolver),
+        verify_dkim_async(signed, resolver),
         spf_task,
-        verify_arc_async(msg.raw, resolver),
+        verify_arc_async(signed, resolver),
         policy_task,
         exists_task,
     )
