@@ -70,6 +70,9 @@ def next_steps(report: Report) -> list[str]:
 
 
 def _vendor_name(report: Report) -> str:
+    claimed = report.details.get("claimed_vendor")
+    if isinstance(claimed, dict) and claimed.get("name"):
+        return str(claimed["name"])
     if report.vendor:
         return str(report.vendor["name"])
     imitates = report.details.get("imitates")
@@ -93,6 +96,11 @@ def _phone_headline(report: Report) -> str:
         )
     if report.verdict in (Verdict.SUSPICIOUS, Verdict.SPOOFED):
         return _HEADLINE[report.verdict]
+    if report.vendor:
+        return (
+            f"Unverified: this number is registered for {report.vendor['name']}, but something "
+            "needs confirming first."
+        )
     if "registered_phone_number" in report.codes():
         return "Unverified: this number is registered for more than one vendor."
     return "Unverified: this number is not in the vendor registry."
