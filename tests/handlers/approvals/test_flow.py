@@ -539,8 +539,12 @@ async def test_audit_subcommand_is_for_approvers(flow: Flow) -> None:
     (answer,) = await flow.slack.wait_for("response_url")
     shown = _shown(answer)
     assert answer.data["response_type"] == "ephemeral"
-    assert "*open* by <@UREQ>" in shown
-    assert "*approve_technical* by <@UALICE> (pending → partially_approved)" in shown
+    assert "*opened* by <@UREQ>" in shown
+    assert (
+        "*technical approval* by <@UALICE> "
+        "(waiting for two approvals → waiting for the second approval)"
+    ) in shown
+    assert "partially_approved" not in shown and "approve_technical" not in shown
     assert "called +1 206-555-0142" in shown and "Spoke with Dana Whitfield" in shown
     await flow.app.command(f"audit {request.id}", user="UNOBODY", token="a2")
     answers = await flow.slack.wait_for("response_url", 2)
