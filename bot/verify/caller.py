@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from bot.mail.content import classify_request
+from bot.mail.findings import risk_reasons
 from bot.registry import Vendor
 from bot.report import Kind, Reason, Report, decide
 from bot.verify.vendors import clean_name
@@ -94,3 +96,27 @@ def add_caller(
         verdict=decide(all_reasons, vendor_matched=report.vendor is not None),
         details={**report.details, "caller": details},
     )
+
+
+HIGH_RISK_CODES = frozenset(
+    {"credential_reset", "mfa_reset", "remote_access", "patch_install", "payment_change"}
+)
+MAX_REQUEST = 3000
+
+
+def add_request(report: Report, text: str) -> tuple[Report, bool]:
+    """``report`` with ``high_risk_request`` when what the caller asks for is high-risk (a reset,
+    access, an install, a payment change); and whether it is (urgency alone is not)."""
+    categories = classify_request("", text[:MAX_REQUEST])
+    found = [
+        Reason(r.code, r.message.replace("The message asks", "The caller asks", 1), data=r.data)
+        for r in risk_reasons(categories)
+    ]
+    if not found:
+        return report, False
+    reasons = [*report.reasons, *found]
+    high_risk = any(c.code in HIGH_RISK_CODES for c in categories)
+    updated = replace(
+        report, reasons=reasons, verdict=decide(reasons, vendor_matched=report.vendor is not None)
+    )
+    return updated, high_risk
