@@ -569,3 +569,44 @@ async def test_without_an_approvals_channel_the_shortcut_says_what_to_set(
         (dm,) = await flow.slack.wait_for("chat.postMessage")
         assert dm.data["channel"] == "UREQ" and "DESKGUARD_APPROVALS_CHANNEL" in dm.data["text"]
         assert not flow.slack.find("views.open")
+
+
+async def test_caller_check_starts_a_request_prefilled_with_vendor_caller_and_request(
+    flow: Flow,
+) -> None:
+    values = {
+        ids.BLOCK_CALLER_VENDOR: {
+            ids.INPUT_CALLER_VENDOR: {"selected_option": {"value": "northwind"}}
+        },
+        ids.BLOCK_CALLER_NAME: {ids.INPUT_CALLER_NAME: {"value": "Dana Whitfield"}},
+        ids.BLOCK_CALLER_NUMBER: {ids.INPUT_CALLER_NUMBER: {"value": "+1 206 555 0110"}},
+        ids.BLOCK_CALLER_REQUEST: {ids.INPUT_CALLER_REQUEST: {"value": "Reset the MFA for jdoe"}},
+    }
+    metadata = json.dumps({"response_url": flow.slack.response_url("cc")})
+    assert await flow.submit(ids.VIEW_CHECK_CALLER, values, metadata, "UREQ") == (200, {})
+    (answer,) = await flow.slack.wait_for("response_url")
+    button = next(
+        e
+        for b in answer.data["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.ACTION_START_REQUEST
+    )
+    payload = {
+        "type": "block_actions",
+        "trigger_id": "t.caller",
+        "user": {"id": "UREQ", "team_id": TEAM},
+        "channel": {"id": "C111"},
+        "response_url": flow.slack.response_url("cs"),
+        "actions": [{"action_id": ids.ACTION_START_REQUEST, "value": button["value"]}],
+    }
+    await flow.app.interact(payload)
+    (opened,) = await flow.slack.wait_for("views.open")
+    view = opened.data["view"]
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks[ids.BLOCK_VENDOR]["element"]["initial_option"]["value"] == "northwind"
+    assert blocks[ids.BLOCK_SUMMARY]["element"]["initial_value"] == (
+        "Dana Whitfield (+1 206-555-0110) says they are from Northwind Software. They ask: "
+        "Reset the MFA for jdoe"
+    )
+    assert "+12065550110" in json.dumps(view)  # the verification it was started from
