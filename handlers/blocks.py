@@ -386,6 +386,9 @@ def scan_blocks(scan: TextScan, keep: frozenset[str]) -> list[Block]:
     blocks: list[Block] = [_section(f"*Checked {_count(scan)} from this message*")]
     for report in scan.reports:
         lines = [verdict_line(report, keep)]
+        call_back = callback_text(report)
+        if call_back:
+            lines.append(call_back)
         top = report.sorted_reasons()[:2]
         lines += [f"{_SEVERITY_MARK[r.effective_severity]} {safe(r.message, keep)}" for r in top]
         steps = next_steps(report)

@@ -237,3 +237,24 @@ async def test_caller_with_a_harmless_request_gets_no_request_button(app: Harnes
     await _submit(app, values, {"response_url": app.slack.response_url("m2")})
     (answer,) = await app.slack.wait_for("response_url")
     assert _buttons(answer.data) == {}
+
+
+async def test_verify_sender_on_a_message_with_a_number_and_an_address(app: Harness) -> None:
+    payload = {
+        "type": "message_action",
+        "callback_id": ids.SHORTCUT_VERIFY_SENDER,
+        "trigger_id": "1.2.3",
+        "user": {"id": "U111"},
+        "channel": {"id": "C111"},
+        "message": {
+            "type": "message",
+            "text": "Sam here, helpdesk@northwind-software.com, call me on 1-8OO-555-0199",
+            "ts": "1.2",
+        },
+        "response_url": app.slack.response_url("vs"),
+    }
+    assert (await app.interact(payload))[0] == 200
+    (call,) = await app.slack.wait_for("response_url")
+    shown = _shown(call.data)
+    assert "+1 800-555-0199: *not in the vendor registry; do not call it*" in shown
+    assert CALLBACK_LINE in shown  # the address's vendor: its registry number, bold
