@@ -124,3 +124,11 @@ def test_registry_show_unknown_name_names_the_closest(dns_server) -> None:
     )
     nothing = run(["registry", "show", "Acme", "Corp"], dns_server)
     assert nothing.stderr == "deskguard: No vendor named 'Acme Corp' in the registry.\n"
+
+
+def test_a_known_vendor_name_as_a_target_points_to_its_card(dns_server) -> None:
+    result = run(["verify", "Contoso Payroll"], dns_server)
+    assert result.returncode == 2
+    assert "Contoso Payroll is a registered vendor" in result.stderr
+    assert "registry show contoso-payroll" in result.stderr
+    assert "No vendor named" not in result.stderr

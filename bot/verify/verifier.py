@@ -26,7 +26,7 @@ from bot.verify.lookalike import LookalikeIndex
 from bot.verify.message import verify_parsed
 from bot.verify.phone import looks_like_phone, parse_phone, verify_phone
 from bot.verify.posture import check_posture
-from bot.verify.vendors import UnknownVendor, closest_names, require_vendor
+from bot.verify.vendors import UnknownVendor, closest_names, find_vendor, require_vendor
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
@@ -115,6 +115,13 @@ class Verifier:
             kind, target = classify_target(text, self.registry.region)
         except InputError:
             if looks_like_name(text):
+                known = find_vendor(self.registry, text)
+                if known is not None:
+                    raise InputError(
+                        f"{known.name} is a registered vendor, not a domain, address or phone "
+                        f"number: its card and callback number are at `registry show {known.id}` "
+                        f"(Slack: /verify-vendor {known.id})"
+                    ) from None
                 raise UnknownVendor(text, closest_names(self.registry, text)) from None
             raise
         if kind is Kind.PHONE:
