@@ -49,7 +49,7 @@ def test_manifest_is_complete_and_minimal() -> None:
     for command in manifest["features"]["slash_commands"]:
         assert command["description"] and command["usage_hint"]
     names = {s["name"] for s in manifest["features"]["shortcuts"]}
-    assert names == {"Verify sender", "New high-risk request"}
+    assert names == {"Verify sender", "New high-risk request", "Check a caller"}
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == SCOPES
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True

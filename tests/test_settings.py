@@ -92,6 +92,8 @@ def test_authserv_id_setting(monkeypatch):
     monkeypatch.setenv("DESKGUARD_AUTHSERV_ID", "mx;spf=pass")
     with pytest.raises(ConfigError, match=r"^DESKGUARD_AUTHSERV_ID:"):
         load_settings()
+
+
 def test_org_domains_are_normalized_and_checked() -> None:
     settings = load_settings(_env_file=None, org_domains="Corp.Example, mail.corp.example.")
     assert settings.org_domains == ("corp.example", "mail.corp.example")

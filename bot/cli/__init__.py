@@ -1,4 +1,5 @@
-"""``deskguard``: verify | spf | registry check | audit export | queue | serve | milter.
+"""``deskguard``: verify | spf | registry check | registry show | audit export | queue | serve |
+milter.
 
 Exit status: 0 when a verdict (or the requested output) was produced, 1 when a checked file is
 invalid, 2 for unusable arguments, targets or configuration, 3 when ``verify --fail-on`` finds a
@@ -20,6 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from bot.cli import registry_show
 from bot.cli import verify as verify_command
 from bot.cli.output import render_text
 from bot.dns import Resolver
@@ -74,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = reg_sub.add_parser("check", help="validate the registry and list overdue reviews")
     check.add_argument("path", nargs="?", type=Path, default=None, help="default: the registry")
     check.add_argument("--json", action="store_true")
+    show = reg_sub.add_parser("show", help="a vendor's card: callback, contacts, review, posture")
+    registry_show.add_arguments(show)
+    _common(show)
 
     audit = sub.add_parser("audit", help="approval audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
@@ -283,6 +288,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(verify_command.run_verify(args, settings))
     if args.command == "spf":
         return asyncio.run(_spf(args, _settings(args)))
+    if args.command == "registry" and args.registry_command == "show":
+        settings = _settings(args)
+        _registry_setting(args, settings)
+        return asyncio.run(registry_show.run_show(args, settings))
     if args.command == "registry":
         return _registry_check(args)
     if args.command == "audit":

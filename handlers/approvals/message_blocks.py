@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import MAX_SUMMARY, Request, State
 from bot.registry import display_phone
-from handlers.approvals.pieces import KIND_LABEL, context, section, user
+from handlers.approvals.pieces import KIND_LABEL, context, event_words, section, state_words, user
 from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
 
 MAX_AUDIT_EVENTS = 40
@@ -36,7 +36,7 @@ def outcome_text(request: Request) -> str:
             f":alarm_clock: {what} *expired* without two approvals. Do not go ahead; open a new "
             "request if it is still needed."
         )
-    return f"{what} is now {request.state.value.replace('_', ' ')}."
+    return f"{what} is now {state_words(request.state)}."
 
 
 def opened_text(request: Request, channel: str) -> str:
@@ -56,8 +56,9 @@ def message_blocks(text: str) -> list[Block]:
 
 def _event_line(event: AuditEvent, keep: frozenset[str]) -> str:
     stamp = event.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    change = event.to_state if not event.from_state else f"{event.from_state} → {event.to_state}"
-    line = f"• {stamp}: *{escape(event.event)}* by {user(event.actor_id)} ({change})"
+    to_state = state_words(event.to_state)
+    change = to_state if not event.from_state else f"{state_words(event.from_state)} → {to_state}"
+    line = f"• {stamp}: *{escape(event_words(event.event))}* by {user(event.actor_id)} ({change})"
     evidence = dict(event.evidence)
     shown = []
     if evidence.get("callback_phone"):
@@ -79,7 +80,7 @@ def audit_blocks(
     """``/verify-vendor audit <id>``: the request and its trail, oldest first."""
     head = (
         f"*Audit trail of request `{escape_entities(request.id)}`*: {escape(request.vendor_name)}, "
-        f"{KIND_LABEL[request.kind]}, now *{request.state.value.replace('_', ' ')}*\n"
+        f"{KIND_LABEL[request.kind]}, now *{state_words(request.state)}*\n"
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}"
     )
     blocks: list[Block] = [section(head)]

@@ -59,9 +59,8 @@ def test_report_layout_verdict_first_then_reasons_then_steps_then_buttons() -> N
     assert blocks[0]["text"]["text"] == ":warning: *Suspicious*: evil[.]example"
     assert blocks[-1]["type"] == "actions"
     ids = [e["action_id"] for e in blocks[-1]["elements"]]
-    assert ids == ["share_report", "start_high_risk_request", "recheck"]
-    value = json.loads(blocks[-1]["elements"][1]["value"])
-    assert value == {"target": "evil.example", "vendor_id": None, "entry": "e1"}
+    assert ids == ["share_report", "report_to_security", "recheck"]
+    assert blocks[-1]["elements"][1]["value"] == "e1"
     severities = blocks[2]["text"]["text"].splitlines()
     assert severities[0].startswith(":large_orange_circle:")  # high before warning
 

@@ -171,7 +171,8 @@ async def test_dm_with_eml_is_answered_in_the_thread(app: Harness) -> None:
     assert post.data["unfurl_links"] is False and post.data["unfurl_media"] is False
     text = _blocks_text(post.data)
     assert "share_report" not in text  # nothing to share a DM into
-    assert "start_high_risk_request" in text
+    assert "report_to_security" in text  # a suspicious email: report it, never start on it
+    assert "start_high_risk_request" not in text
 
 
 async def test_retried_event_is_processed_once(app: Harness) -> None:
