@@ -213,7 +213,7 @@ def callback_text(report: Report) -> str | None:
     imitates = report.details.get("imitates")
     if not name and isinstance(imitates, dict):
         name = imitates.get("vendor_name")
-    hours = f", {escape(str(callback['hours']))}" if callback.get("hours") else ""
+    hours = f", {escape_entities(str(callback['hours']))}" if callback.get("hours") else ""
     source = f"{escape(str(name))}'s number in the vendor registry" if name else "vendor registry"
     return (
         f":telephone_receiver: *Call back on {display_phone(str(callback['phone']))}{hours}* "
@@ -310,7 +310,7 @@ def report_blocks(
 
 def vendor_card_blocks(vendor: Vendor, *, overdue: bool) -> list[Block]:
     """The registry card: domains, contacts, callback number and instructions, last review."""
-    hours = f", {escape(vendor.callback.hours)}" if vendor.callback.hours else ""
+    hours = f", {escape_entities(vendor.callback.hours)}" if vendor.callback.hours else ""
     lines = [
         f":ledger: *{escape(vendor.name)}* (registry id `{escape_entities(vendor.id)}`)",
         f":telephone_receiver: *Call back on {display_phone(vendor.callback.phone)}{hours}*: "
