@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # packaging and operations: /healthz, /readyz and /metrics on their own listener when set
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",

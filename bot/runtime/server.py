@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import socket
-import sys
 from enum import StrEnum
 from urllib.parse import parse_qs
 
@@ -127,8 +126,7 @@ async def warn_staffing(service: ApprovalService) -> list[str]:
     for warning in warnings:
         text = f"deskguard approvals: {warning}; see DESKGUARD_TECHNICAL_APPROVER_USERS/_GROUPS "
         text += "and DESKGUARD_VENDOR_MANAGER_USERS/_GROUPS"
-        log.warning(text)
-        print(f"warning: {text}", file=sys.stderr)
+        log.warning(text)  # once, in the log's format (JSON off a TTY): never also as plain text
     return warnings
 
 
@@ -215,9 +213,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     reminders). Shutdown: readiness goes red, workers stop claiming and give back what they hold,
     the listener closes, the store closes. Nothing acknowledged is lost.
     """
-    configure_logging(settings.log_format, settings.log_level)
-    mode = slack_mode(settings)
     metrics = Metrics()
+    configure_logging(
+        settings.log_format, settings.log_level, on_slack_unreachable=metrics.slack_unreachable.inc
+    )
+    mode = slack_mode(settings)
     resolver = Resolver.from_settings(settings, observer=metrics.observe_dns)
     services = build_services(settings, resolver=resolver)
     services.verifier.lookalikes()  # build the index now, not on the first Slack request
@@ -236,7 +236,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         use_once=store.use_once,
         store_ping=lambda: _ping_store(store),
     )
-    add_ops_routes(web_app, ops)
+    add_ops_routes(web_app, ops, probes=settings.ops_port is None)
     stop = stop or asyncio.Event()
     jobs = asyncio.Event()  # set to stop the background jobs
     loop = asyncio.get_running_loop()
@@ -246,7 +246,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     background = _start_background(services, bolt_app, queue, store, jobs, loop)
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
+    ops_runner: web.AppRunner | None = None
     try:
+        if settings.ops_port is not None:
+            ops_runner = await _start_ops_listener(ops)
         if mode is Mode.SOCKET:
             socket_handler = start_socket_mode(services, bolt_app)
             await socket_handler.connect_async()  # type: ignore[no-untyped-call]
@@ -262,11 +265,22 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        if ops_runner is not None:
+            await ops_runner.cleanup()
         await queue.close()
         await store.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
     return 0
+
+
+async def _start_ops_listener(ops: OpsContext) -> web.AppRunner:
+    """/healthz, /readyz and /metrics on ``DESKGUARD_OPS_PORT``, apart from Slack's listener."""
+    app = web.Application()
+    add_ops_routes(app, ops, gate=False)
+    runner, port = await start_web_app(app, ops.settings.host, ops.settings.ops_port or 0)
+    log.info("operations endpoints on %s:%d", ops.settings.host, port)
+    return runner
 
 
 async def _ping_store(store: ApprovalStore) -> None:
@@ -288,7 +302,7 @@ def _start_background(
     tasks: list[asyncio.Task[None]] = []
 
     def reloaded(outcome: str) -> None:
-        services.metrics.registry_reloads.labels(outcome).inc()
+        services.metrics.registry_reloaded(outcome)
         if outcome == "ok":
             services.verifier.lookalikes()  # rebuild for the new registry before it is asked
 

@@ -153,21 +153,36 @@ async def test_health_readiness_metrics(service: Running):
         assert name in metrics
 
 
-async def test_broken_registry_keeps_last_good_and_readyz_says_why(service: Running):
+async def test_broken_registry_keeps_the_replica_ready_and_says_why(service: Running):
+    failing = "deskguard_registry_reload_failing 1.0"
     service.registry_path.write_text("vendors: [\n")
     for _ in range(200):
         status, body = await service.get("/readyz")
-        if status == 503:
+        if "not valid YAML" in body:
             break
         await asyncio.sleep(0.05)
     ready = json.loads(body)
-    assert status == 503 and "not valid YAML" in ready["checks"]["registry"]
+    # still in rotation: serving the last good registry, with the problem in the body and a metric
+    assert status == 200 and ready["ok"] is True and ready["degraded"] == ["registry"]
+    assert "not valid YAML" in ready["checks"]["registry"]
     assert "last good registry in force" in ready["checks"]["registry"]
+    _, metrics = await service.get("/metrics")
+    assert failing in metrics
+    assert 'deskguard_registry_reloads_total{outcome="failed"}' in metrics
     # the last good registry still answers
     status, _ = await service.inbound(SPOOF)
     (call,) = await service.slack.wait_for("chat.postMessage")
     assert "SPOOFED" in call.text()
-
+    # a good file again clears the problem
+    shutil.copy(FIXTURES / "vendors.yml", service.registry_path)
+    for _ in range(200):
+        _, body = await service.get("/readyz")
+        if "degraded" not in json.loads(body):
+            break
+        await asyncio.sleep(0.05)
+    assert json.loads(body)["checks"]["registry"].startswith("loaded, 3 vendors")
+    _, metrics = await service.get("/metrics")
+    assert "deskguard_registry_reload_failing 0.0" in metrics
 
 async def test_the_shipped_script_posts_to_the_running_service(service: Running, tmp_path: Path):
     url = f"{service.base}/inbound/email"
