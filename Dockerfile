@@ -36,6 +36,6 @@ WORKDIR /var/lib/deskguard
 VOLUME ["/var/lib/deskguard"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('DESKGUARD_OPS_PORT') or os.environ.get('DESKGUARD_PORT', '3000'); urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+  CMD ["python", "-c", "import os, sys, urllib.request\nport = os.environ.get('DESKGUARD_OPS_PORT') or os.environ.get('DESKGUARD_PORT', '3000')\ntry:\n    urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)\nexcept OSError as exc:\n    sys.exit(f'unhealthy: {exc}')"]
 ENTRYPOINT ["deskguard-entrypoint"]
 CMD ["serve"]

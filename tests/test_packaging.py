@@ -198,7 +198,12 @@ def healthz_port() -> Iterator[int]:
 def _healthcheck(env: dict[str, str]) -> int:
     argv = json.loads(_one("HEALTHCHECK").partition("CMD ")[2])
     argv[0] = sys.executable
-    return subprocess.run(argv, env={"PATH": "/usr/bin:/bin", **env}, timeout=60).returncode
+    done = subprocess.run(
+        argv, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60
+    )
+    if done.returncode:  # the health log gets one line, not a traceback
+        assert done.stderr.startswith("unhealthy: ") and len(done.stderr.splitlines()) == 1
+    return done.returncode
 
 
 def test_the_healthcheck_command_passes_on_a_live_service_and_fails_on_a_dead_one(

@@ -184,6 +184,7 @@ async def test_broken_registry_keeps_the_replica_ready_and_says_why(service: Run
     _, metrics = await service.get("/metrics")
     assert "deskguard_registry_reload_failing 0.0" in metrics
 
+
 async def test_the_shipped_script_posts_to_the_running_service(service: Running, tmp_path: Path):
     url = f"{service.base}/inbound/email"
     config = write_config(tmp_path, url=url, secret=SECRET)
