@@ -2,8 +2,8 @@
 with no warning, the tables route the help-desk address's copy to the pipe transport, and the pipe
 runs the installed script as its own user with the 0640 configuration file.
 
-Needs Postfix's ``postconf`` and ``postmap`` (Debian: ``apt-get install postfix``); without them
-the test skips and says so.
+Needs Postfix (Debian: ``apt-get install postfix``, "No configuration"; ``.ci/run`` installs it) and
+root to start a private instance; without them the tests skip and say so (fail in CI).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 
 from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from tests.support.redis_server import free_port
+from tests.support.redis_server import free_port, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -76,7 +76,7 @@ def test_the_recipe_names_every_file_it_needs() -> None:
 
 def test_postfix_accepts_the_lines_and_routes_a_copy_to_the_script(tmp_path: Path) -> None:
     if not (shutil.which("postconf") and shutil.which("postmap")):
-        pytest.skip("Postfix's postconf/postmap are not installed: the recipe was not checked")
+        skip_or_fail("Postfix's postconf/postmap are not installed: the recipe was not checked")
     blocks = _blocks(_section())
 
     def local(text: str) -> str:
@@ -176,13 +176,13 @@ async def _until(check: Callable[[], bool], what: str, seconds: float = 60) -> N
 @pytest.fixture
 def postfix() -> Iterator[PrivatePostfix]:
     if not (shutil.which("postfix") and Path("/usr/lib/postfix/sbin/master").exists()):
-        pytest.skip("Postfix is not installed: the recipe did not run in a real Postfix")
+        skip_or_fail("Postfix is not installed: the recipe did not run in a real Postfix")
     if os.geteuid() != 0:
-        pytest.skip("starting a private Postfix needs root: the recipe did not run")
+        skip_or_fail("starting a private Postfix needs root: the recipe did not run")
     try:
         pwd.getpwnam("postfix"), pwd.getpwnam("nobody"), grp.getgrnam("postdrop")
     except KeyError as exc:
-        pytest.skip(f"Postfix's users are missing ({exc}): the recipe did not run")
+        skip_or_fail(f"Postfix's users are missing ({exc}): the recipe did not run")
     root = Path(tempfile.mkdtemp(prefix="deskguard-postfix-"))
     root.chmod(0o755)  # the pipe runs as an unprivileged user: it must reach the script
     for sub in ("conf", "queue", "data", "mail", "gate"):
