@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # evidence (issue 10): the organization's own mail domains (forwards from them are unwrapped)
     org_domains: CommaList = ()
 
+    # packaging and operations: /healthz, /readyz and /metrics on their own listener when set
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",

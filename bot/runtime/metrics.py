@@ -60,6 +60,21 @@ class Metrics:
         self.registry_reloads = Counter(
             "deskguard_registry_reloads", "Registry reloads by outcome", ["outcome"], registry=r
         )
+        self.registry_reload_failing = Gauge(
+            "deskguard_registry_reload_failing",
+            "1 while the registry file on disk is broken and the last good registry is in force",
+            registry=r,
+        )
+        self.slack_unreachable = Counter(
+            "deskguard_slack_unreachable",
+            "Attempts to reach Slack that failed to connect or timed out",
+            registry=r,
+        )
+
+    def registry_reloaded(self, outcome: str) -> None:
+        """Count a reload (``ok`` or ``failed``) and say whether the file on disk is broken."""
+        self.registry_reloads.labels(outcome).inc()
+        self.registry_reload_failing.set(0 if outcome == "ok" else 1)
 
     def observe_dns(self, rdtype: str, seconds: float, outcome: Outcome) -> None:
         """The DNS resolver's observer hook."""

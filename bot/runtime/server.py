@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
@@ -143,7 +142,7 @@ def attach_approvals(services: Services, store: ApprovalStore) -> ApprovalServic
 
 
 async def warn_staffing(service: ApprovalService) -> list[str]:
-    """Say at start-up (log and stderr) when fewer than two people can approve."""
+    """Say at start-up (in the log, once) when fewer than two people can approve."""
     try:
         warnings = await service.staffing_warnings()
     except DeskguardError as exc:
@@ -151,8 +150,7 @@ async def warn_staffing(service: ApprovalService) -> list[str]:
     for warning in warnings:
         text = f"deskguard approvals: {warning}; see DESKGUARD_TECHNICAL_APPROVER_USERS/_GROUPS "
         text += "and DESKGUARD_VENDOR_MANAGER_USERS/_GROUPS"
-        log.warning(text)
-        print(f"warning: {text}", file=sys.stderr)
+        log.warning(text)  # once, in the log's format (JSON off a TTY): never also as plain text
     return warnings
 
 
@@ -333,14 +331,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     goes red, workers stop claiming and give back what they hold, the listener closes, the store
     closes. Nothing acknowledged is lost.
     """
-    configure_logging(settings.log_format, settings.log_level)
-    mode = slack_mode(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     metrics = Metrics()
+    configure_logging(
+        settings.log_format, settings.log_level, on_slack_unreachable=metrics.slack_unreachable.inc
+    )
+    mode = slack_mode(settings)
     resolver = Resolver.from_settings(settings, observer=metrics.observe_dns)
     services = build_services(settings, resolver=resolver)
     services.verifier.lookalikes()  # build the index now, not on the first Slack request
@@ -363,13 +363,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         slack_ready=False,
         slack_state="connecting",
     )
-    add_ops_routes(web_app, ops)
+    add_ops_routes(web_app, ops, probes=settings.ops_port is None)
     jobs = asyncio.Event()  # set to stop the background jobs
     background: list[asyncio.Task[None]] = []
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
     ingress = MailIngress()
+    ops_runner: web.AppRunner | None = None
     try:
+        if settings.ops_port is not None:
+            ops_runner = await _start_ops_listener(ops)
         ingress = await start_mail_ingress(services, queue)  # SMTP copies and milter, when set
         identity = await connect_slack(settings, mode, stop, ops)
         if identity is not None and mode is Mode.SOCKET:
@@ -401,11 +404,22 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        if ops_runner is not None:
+            await ops_runner.cleanup()
         await queue.close()
         await store.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
     return 0
+
+
+async def _start_ops_listener(ops: OpsContext) -> web.AppRunner:
+    """/healthz, /readyz and /metrics on ``DESKGUARD_OPS_PORT``, apart from Slack's listener."""
+    app = web.Application()
+    add_ops_routes(app, ops, gate=False)
+    runner, port = await start_web_app(app, ops.settings.host, ops.settings.ops_port or 0)
+    log.info("operations endpoints on %s:%d", ops.settings.host, port)
+    return runner
 
 
 async def _ping_store(store: ApprovalStore) -> None:
@@ -429,7 +443,7 @@ def _start_background(
     tasks: list[asyncio.Task[None]] = []
 
     def reloaded(outcome: str) -> None:
-        services.metrics.registry_reloads.labels(outcome).inc()
+        services.metrics.registry_reloaded(outcome)
         if outcome == "ok":
             services.verifier.lookalikes()  # rebuild for the new registry before it is asked
             warn_unset_secrets(services)

@@ -63,8 +63,13 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"ok": False, "error": code, "message": message}, status=status)
 
 
-def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
-    """Register /inbound/email, /healthz, /readyz and /metrics on ``app``."""
+def add_ops_routes(
+    app: web.Application, ctx: OpsContext, *, gate: bool = True, probes: bool = True
+) -> None:
+    """Register /inbound/email (``gate``) and /healthz, /readyz, /metrics (``probes``) on ``app``.
+
+    With ``DESKGUARD_OPS_PORT`` the probes live on their own listener (see server.py).
+    """
 
     async def inbound(request: web.Request) -> web.Response:
         token = request_id.set(new_request_id())
@@ -102,17 +107,20 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
         else:
             checks["slack"] = ctx.slack_state
             ready = ready and ctx.slack_ready
+        # A broken file on disk does not take the replica out of rotation: it keeps serving the
+        # last good registry, and says so here (and in deskguard_registry_reload_failing).
         checks["registry"] = (
             f"loaded, {len(ctx.registry.registry)} vendors"
             if ctx.registry.error is None
             else f"last good registry in force; {ctx.registry.error}"
         )
-        if ctx.registry.error is not None:
-            ready = False
         if ctx.draining:
             checks["shutdown"] = "draining"
             ready = False
-        return web.json_response({"ok": ready, "checks": checks}, status=200 if ready else 503)
+        body: dict[str, object] = {"ok": ready, "checks": checks}
+        if ctx.registry.error is not None:
+            body["degraded"] = ["registry"]
+        return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(request: web.Request) -> web.Response:
         if ctx.queue is not None:
@@ -124,10 +132,12 @@ def add_ops_routes(app: web.Application, ctx: OpsContext) -> None:
                 log.warning("queue metrics unavailable")
         return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
-    app.router.add_post(INBOUND_PATH, inbound)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    if gate:
+        app.router.add_post(INBOUND_PATH, inbound)
+    if probes:
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/readyz", readyz)
+        app.router.add_get("/metrics", metrics)
 
 
 async def _read_body(request: web.Request, ctx: OpsContext, limit: int) -> bytearray | web.Response:
