@@ -182,9 +182,16 @@ class PhoneOwner:
 class Registry:
     """Validated vendors with indexes by domain, contact address and phone."""
 
-    def __init__(self, vendors: Iterable[Vendor], *, source: str = "<memory>") -> None:
+    def __init__(
+        self,
+        vendors: Iterable[Vendor],
+        *,
+        source: str = "<memory>",
+        region: str = DEFAULT_REGION,
+    ) -> None:
         self.vendors: tuple[Vendor, ...] = tuple(vendors)
         self.source = source
+        self.region = region  # numbers written without a country code are read in this region
         self._by_id = {v.id: v for v in self.vendors}
         self._by_domain: dict[str, Vendor] = {}
         self._contacts: dict[str, tuple[Vendor, Contact]] = {}
@@ -312,7 +319,7 @@ def parse_registry(data: Any, *, source: str = "<memory>") -> Registry:
     problems.extend(_cross_checks(vendors))
     if problems:
         raise RegistryError(problems)
-    return Registry(vendors, source=source)
+    return Registry(vendors, source=source, region=top.default_region)
 
 
 def _normalize_phones(

@@ -44,6 +44,7 @@ class Kind(enum.StrEnum):
     DOMAIN = "domain"
     ADDRESS = "address"
     MESSAGE = "message"
+    PHONE = "phone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,16 @@ CATALOGUE: dict[str, Code] = {
         _H, _S, "The domain imitates a registered vendor's domain (the trick is named)."
     ),
     "unknown_contact": Code(
-        _W, _U, "The address is at a vendor's domain but is not a registered contact."
+        _W, _U, "An address at a vendor's domain, or a caller's name, is not a registered contact."
+    ),
+    "registered_contact": Code(
+        _I, _V, "The address or the caller's name is a registered contact (the role is named)."
+    ),
+    "registered_phone_number": Code(
+        _I, _V, "The number is a vendor's callback line or a registered contact's number."
+    ),
+    "claimed_vendor_mismatch": Code(
+        _H, _S, "The number, address or domain does not belong to the vendor it claims to be."
     ),
     "registry_review_overdue": Code(
         _W, _V, "The vendor's registry entry has not been reviewed within the review interval."
@@ -102,7 +112,7 @@ CATALOGUE: dict[str, Code] = {
         _H, _S, "Reply-To or Return-Path points outside the sender's organization."
     ),
     "unregistered_phone_number": Code(
-        _H, _S, "The message gives a phone number that is not in the registry: do not call it."
+        _H, _S, "A message or claimed vendor's number is not in the registry: do not call it."
     ),
     "high_risk_request": Code(
         _W, _V, "The message asks for something high-risk (reset, access, install, payment)."
@@ -126,6 +136,19 @@ CATALOGUE: dict[str, Code] = {
     ),
     "inline_forward": Code(
         _W, _U, "The email was forwarded inline and lost its headers: forward it as an attachment."
+    ),
+    # evidence (issue 10)
+    "attached_message": Code(
+        _W,
+        _V,
+        "The message carries an attached email; it was not sent by that email's author, and "
+        "the attachment never lifts the verdict.",
+    ),
+    "header_evidence_only": Code(
+        _W,
+        _U,
+        "Only typed headers (trusted hop SPF, Authentication-Results) in a file or attachment "
+        "claim the sender; they are shown, not counted.",
     ),
 }
 

@@ -7,6 +7,7 @@ a ``.env`` file in the working directory is read too.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections import ChainMap
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from bot.errors import ConfigError
+from bot.names import InvalidName, normalize_domain
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 _AUTHSERV_ID = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
@@ -94,6 +96,16 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # runtime under faults (queue attempts, request bodies)
+    queue_max_attempts: int = Field(default=5, ge=1, le=100)
+    inbound_max_concurrent_reads: int = Field(default=4, ge=1, le=256)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # evidence (issue 10): the organization's own mail domains (forwards from them are unwrapped)
+    org_domains: CommaList = ()
+
+    # packaging and operations: /healthz, /readyz and /metrics on their own listener when set
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+
     # vendor watch (posture drift and registered lookalikes)
     watch_qps: float = Field(default=50.0, gt=0, le=10000)
     watch_interval_hours: float = Field(default=24.0, gt=0)
@@ -107,6 +119,7 @@ class Settings(BaseSettings):
         "technical_approver_users",
         "vendor_manager_groups",
         "vendor_manager_users",
+        "org_domains",
         "watch_fuzzers",
         mode="before",
     )(_split)
@@ -117,6 +130,14 @@ class Settings(BaseSettings):
         for entry in value:
             parse_nameserver(entry)
         return value
+
+    @field_validator("org_domains")
+    @classmethod
+    def _check_org_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(normalize_domain(v) for v in value)
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("trusted_authserv_ids", "trusted_arc_sealers")
     @classmethod
@@ -168,6 +189,34 @@ class Settings(BaseSettings):
         """The value of a variable the registry names, or None when it is unset or empty."""
         value = self.secret_environ.get(name, "").strip()
         return value or None
+
+    # mail server ingress: SMTP copy listener and milter (issue 16)
+    smtp_port: int | None = Field(default=None, ge=0, le=65535)
+    smtp_host: str | None = None  # default: DESKGUARD_HOST
+    smtp_allowed_clients: CommaList = ("127.0.0.1/32", "::1/128")
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    milter_socket: str | None = Field(default=None, pattern=r"^(inet:\d{1,5}@[^\s]+|unix:/\S+)$")
+    milter_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    milter_action_spoofed: str = Field(default="tag", pattern="^(tag|quarantine|reject)$")
+    milter_action_suspicious: str = Field(default="tag", pattern="^(tag|quarantine|reject)$")
+    milter_helpdesk_recipients: CommaList = ()
+
+    _split_mail_lists = field_validator(
+        "smtp_allowed_clients", "milter_helpdesk_recipients", mode="before"
+    )(_split)
+
+    @field_validator("smtp_allowed_clients")
+    @classmethod
+    def _check_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
+
+    @field_validator("milter_helpdesk_recipients")
+    @classmethod
+    def _lower_recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.lower().strip("<>") for v in value)
 
 
 def parse_nameserver(entry: str) -> tuple[str, int]:

@@ -14,11 +14,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
 from bot.runtime.services import Services
-from handlers import approvals, commands, dm, errors, home, placeholders, shortcuts
+from handlers import approvals, caller, commands, dm, errors, home, placeholders, shortcuts
 
 Registrar = Callable[[AsyncApp, Services], None]
-FEATURES: list[Registrar] = [approvals.register_approvals]
-SUBCOMMANDS: dict[str, commands.Subcommand] = {**approvals.SUBCOMMANDS}
+FEATURES: list[Registrar] = [approvals.register_approvals, caller.register]
+SUBCOMMANDS: dict[str, commands.Subcommand] = {**approvals.SUBCOMMANDS, **caller.SUBCOMMANDS}
 
 
 def register(app: AsyncApp, services: Services) -> None:

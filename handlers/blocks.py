@@ -1,8 +1,10 @@
 """Pure Block Kit builders (slack_sdk model classes): reports, vendor cards, help, modal, App Home.
 
-Every piece of text that came from an email or a user goes through :func:`safe`: domains and links
-are defanged (registered vendor domains excepted) and ``&``, ``<``, ``>`` are escaped, so a subject
-like ``<!channel>`` or ``<https://evil|bank>`` shows as text and pings or links nothing.
+Every piece of text that came from an email or a user goes through :func:`safe` (or at least
+:func:`escape`): real domains and links are defanged (registered vendor domains excepted), ``&``,
+``<``, ``>`` are escaped and mrkdwn's formatting characters are neutralized, so a subject like
+``<!channel>``, ``<https://evil|bank>`` or ``:white_check_mark: *Verified by deskguard*`` shows
+as text and pings, links, formats and draws nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.names import ends_in_public_suffix
 from bot.registry import Registry, Vendor, display_phone
 from bot.report import Report, Severity, Verdict
 from bot.runtime.history import Entry
@@ -38,6 +41,7 @@ MAX_SECTION = 2900  # Slack's limit is 3000 characters per section text
 MAX_LINE = 600
 MAX_REASONS = 6
 PASTE_MAX_CHARS = 3000  # Slack's limit for a plain_text_input
+MAX_START_SUMMARY = 1500  # a button value is at most 2000 characters
 
 VERDICT_LABEL = {
     Verdict.VERIFIED: (":white_check_mark:", "Verified"),
@@ -62,19 +66,38 @@ EML_HOWTO = (
 )
 
 
-def escape(text: str) -> str:
-    """Escape text for mrkdwn: ``&``, ``<`` and ``>`` (Slack's three control characters)."""
+# mrkdwn formatting, made inert by a look-alike that Slack does not parse: bold, strike, code,
+# italic (an underscore at a word edge: ``svc_northwind`` keeps its own) and emoji shortcodes.
+_FORMAT = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+_EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_SHORTCODE = re.compile(r":(?=[\w+'-]{1,100}:)")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+def escape_entities(text: str) -> str:
+    """Escape only ``&``, ``<`` and ``>``: for deskguard's own text shown as code, which must stay
+    exactly as written (a challenge to copy, an id)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escape(text: str) -> str:
+    """Text that shows in mrkdwn exactly as text: ``&``, ``<`` and ``>`` escaped (no mention,
+    link or command), and bold, italic, strike, code and ``:emoji:`` neutralized."""
+    text = _SHORTCODE.sub("\u2236", escape_entities(text).translate(_FORMAT))
+    return _EDGE_UNDERSCORE.sub("\u02cd", text)
+
+
 def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
-    """Make every link and host name in ``text`` unclickable (``evil[.]example``,
-    ``hxxps://``), except hosts at or below a domain in ``keep``."""
+    """Make every link and real domain name in ``text`` unclickable (``evil[.]example``,
+    ``hxxps://``), except hosts at or below a domain in ``keep``. Only names that end in a public
+    suffix are domains: ``j.doe`` or ``setup.exe`` stay as typed."""
 
     def host(match: re.Match[str]) -> str:
         name = match.group(1)
         lowered = name.lower()
         if any(lowered == d or lowered.endswith("." + d) for d in keep):
+            return name
+        if not ends_in_public_suffix(name):
             return name
         return name.replace(".", "[.]")
 
@@ -83,9 +106,10 @@ def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
 
 
 def safe(text: str, keep: frozenset[str] = frozenset(), limit: int = MAX_LINE) -> str:
-    """Untrusted text ready for mrkdwn: clipped, defanged, escaped."""
+    """Untrusted text ready for mrkdwn: clipped, on one line (no block quote), defanged,
+    escaped and neutralized (:func:`escape`)."""
     clipped = text if len(text) <= limit else text[: limit - 1] + "…"
-    return escape(defang_text(clipped, keep))
+    return escape(defang_text(_LINE_BREAKS.sub(" ", clipped), keep))
 
 
 def registered_domains(registry: Registry) -> frozenset[str]:
@@ -141,24 +165,74 @@ def _message_line(report: Report, keep: frozenset[str]) -> str | None:
     if not isinstance(message, dict):
         return None
     parts = []
+    duplicates = message.get("duplicate_fields") or {}
     if message.get("from"):
         name = message.get("from_display_name")
         shown = f"{name} <{message['from']}>" if name else str(message["from"])
         parts.append(f"*From:* {safe(shown, keep, 300)}")
+    elif "From" in duplicates:
+        parts.append(f"*From:* _{len(duplicates['From'])} different From headers: none shown_")
     if message.get("subject"):
         parts.append(f"*Subject:* {safe(str(message['subject']), keep, 300)}")
+    elif "Subject" in duplicates:
+        count = len(duplicates["Subject"])
+        parts.append(f"*Subject:* _{count} different Subject headers: none shown_")
+    forwarded_by = message.get("forwarded_by") or []
+    if forwarded_by:
+        parts.append(f"*Forwarded by:* {safe(', '.join(map(str, forwarded_by)), keep, 300)}")
     return "   ".join(parts) or None
 
 
-def start_request_value(report: Report, entry_id: str | None) -> str:
-    """The "Start high-risk request" button's value: JSON ``{target, vendor_id, entry}``."""
+def start_request_value(report: Report, entry_id: str | None, summary: str | None = None) -> str:
+    """The "Start high-risk request" button's value: JSON ``{target, vendor_id, entry}`` and,
+    from a caller check, the request's ``summary`` to pre-fill."""
     vendor_id = (report.vendor or {}).get("id")
+    claimed = report.details.get("claimed_vendor")
+    if isinstance(claimed, dict) and claimed.get("id"):
+        vendor_id = claimed["id"]
     if vendor_id is None:
         imitates = report.details.get("imitates")
         if isinstance(imitates, dict):
             vendor_id = imitates.get("vendor_id")
-    value = {"target": report.target[:300], "vendor_id": vendor_id, "entry": entry_id}
+    value: dict[str, str | None] = {
+        "target": report.target[:300],
+        "vendor_id": vendor_id,
+        "entry": entry_id,
+    }
+    if summary:
+        value["summary"] = summary[:MAX_START_SUMMARY]
     return json.dumps(value, separators=(",", ":"))
+
+
+def callback_text(report: Report) -> str | None:
+    """The registry's callback number, bold, with its hours: what an answer leads with."""
+    callback = report.callback
+    if not callback:
+        return None
+    whose = report.details.get("claimed_vendor") or report.vendor
+    name = whose.get("name") if isinstance(whose, dict) else None
+    imitates = report.details.get("imitates")
+    if not name and isinstance(imitates, dict):
+        name = imitates.get("vendor_name")
+    hours = f", {escape_entities(str(callback['hours']))}" if callback.get("hours") else ""
+    source = f"{escape(str(name))}'s number in the vendor registry" if name else "vendor registry"
+    return (
+        f":telephone_receiver: *Call back on {display_phone(str(callback['phone']))}{hours}* "
+        f"({source}; never a number from the request)"
+    )
+
+
+def contact_numbers_text(report: Report) -> str | None:
+    """Registered contacts' own numbers: secondary to the callback line, and labelled so."""
+    contacts = (report.callback or {}).get("contacts") or []
+    shown = [
+        f"{escape(str(c['name']))} ({escape(str(c['role']))}): {display_phone(str(c['phone']))}"
+        for c in contacts
+        if c.get("phone")
+    ]
+    if not shown:
+        return None
+    return "Contacts' own numbers (call the callback line first): " + "; ".join(shown)
 
 
 def report_blocks(
@@ -170,9 +244,19 @@ def report_blocks(
     share: bool = True,
     note: str | None = None,
     shared_by: str | None = None,
+    extra: Sequence[Block] = (),
+    offer_start: bool = True,
+    request_summary: str | None = None,
 ) -> list[Block]:
-    """A report: verdict first, top reasons, what to do, then the buttons."""
-    blocks: list[Block] = [_section(verdict_line(report, keep)), _context(escape(headline(report)))]
+    """A report: verdict first, the callback number, top reasons, what to do, then the buttons
+    ("Report to security" instead of "Start high-risk request" when suspicious or spoofed)."""
+    blocks: list[Block] = [_section(verdict_line(report, keep))]
+    call_back = callback_text(report)
+    if call_back:
+        blocks.append(_section(call_back))
+    blocks.append(_context(escape(headline(report))))
+    if extra:
+        blocks.extend(extra)
     message = _message_line(report, keep)
     if message:
         blocks.append(_context(message))
@@ -181,10 +265,13 @@ def report_blocks(
     if steps:
         text = "*What to do*\n" + "\n".join(f"• {safe(s, keep)}" for s in steps)
         blocks.append(_section(text))
+    numbers = contact_numbers_text(report)
+    if numbers:
+        blocks.append(_context(numbers))
     if note:
         blocks.append(_context(escape(note)))
     if shared_by:
-        blocks.append(_context(f"Shared by <@{escape(shared_by)}> from deskguard."))
+        blocks.append(_context(f"Shared by <@{escape_entities(shared_by)}> from deskguard."))
         return blocks
     buttons = []
     if share and entry_id:
@@ -193,40 +280,54 @@ def report_blocks(
                 text=_plain("Share in channel"), action_id=ids.ACTION_SHARE, value=entry_id
             )
         )
-    buttons.append(
-        ButtonElement(
-            text=_plain("Start high-risk request"),
-            action_id=ids.ACTION_START_REQUEST,
-            value=start_request_value(report, entry_id),
+    if report.verdict in (Verdict.SUSPICIOUS, Verdict.SPOOFED):
+        if entry_id:
+            buttons.append(
+                ButtonElement(
+                    text=_plain("Report to security"),
+                    action_id=ids.ACTION_REPORT_SECURITY,
+                    value=entry_id,
+                    style="danger",
+                )
+            )
+    elif offer_start:
+        buttons.append(
+            ButtonElement(
+                text=_plain("Start high-risk request"),
+                action_id=ids.ACTION_START_REQUEST,
+                value=start_request_value(report, entry_id, request_summary),
+            )
         )
-    )
     if recheck:
         buttons.append(
             ButtonElement(
                 text=_plain("Re-check"), action_id=ids.ACTION_RECHECK, value=recheck[:300]
             )
         )
-    blocks.append(ActionsBlock(elements=buttons))
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
     return blocks
 
 
 def vendor_card_blocks(vendor: Vendor, *, overdue: bool) -> list[Block]:
     """The registry card: domains, contacts, callback number and instructions, last review."""
+    hours = f", {escape_entities(vendor.callback.hours)}" if vendor.callback.hours else ""
     lines = [
-        f":ledger: *{escape(vendor.name)}* (registry id `{escape(vendor.id)}`)",
-        f"*Domains:* {escape(', '.join(vendor.domains))}",
-        f"*Call back on:* {display_phone(vendor.callback.phone)}: "
+        f":ledger: *{escape(vendor.name)}* (registry id `{escape_entities(vendor.id)}`)",
+        f":telephone_receiver: *Call back on {display_phone(vendor.callback.phone)}{hours}*: "
         f"{escape(vendor.callback.instructions)}",
+        f"*Domains:* {escape(', '.join(vendor.domains))}",
     ]
-    if vendor.callback.hours:
-        lines.append(f"*Hours:* {escape(vendor.callback.hours)}")
     if vendor.contacts:
         people = [
             f"• {escape(c.name)}, {escape(c.role)}: {escape(c.email)}"
-            + (f", {display_phone(c.phone)}" if c.phone else "")
+            + (f", own number {display_phone(c.phone)}" if c.phone else "")
             for c in vendor.contacts
         ]
-        lines.append("*Named contacts:*\n" + "\n".join(people))
+        lines.append(
+            "*Named contacts* (their own numbers; call the callback line first):\n"
+            + "\n".join(people)
+        )
     else:
         lines.append("*Named contacts:* none on file")
     review = f"*Last review:* {vendor.last_reviewed.isoformat()} (owner: {escape(vendor.owner)})"
@@ -251,6 +352,9 @@ def help_blocks(problem: str | None = None) -> list[Block]:
             f"• `{ids.COMMAND} vendor.example`: a domain\n"
             f"• `{ids.COMMAND} someone@vendor.example`: an address\n"
             f"• `{ids.COMMAND} Northwind`: a vendor's registry card and callback number\n"
+            f"• `{ids.COMMAND} +1 206 555 0142`: whose number this is in the registry\n"
+            f"• `{ids.COMMAND} caller` or the *Check a caller* shortcut: someone on the phone "
+            "claims to be from a vendor\n"
             "• *Verify sender* (message menu ⋮ > More message shortcuts): an email file or the "
             "text of any message\n"
             "• Send an .eml or .msg file to deskguard in a direct message\n"
@@ -315,6 +419,9 @@ def scan_blocks(scan: TextScan, keep: frozenset[str]) -> list[Block]:
     blocks: list[Block] = [_section(f"*Checked {_count(scan)} from this message*")]
     for report in scan.reports:
         lines = [verdict_line(report, keep)]
+        call_back = callback_text(report)
+        if call_back:
+            lines.append(call_back)
         top = report.sorted_reasons()[:2]
         lines += [f"{_SEVERITY_MARK[r.effective_severity]} {safe(r.message, keep)}" for r in top]
         steps = next_steps(report)

@@ -1,4 +1,4 @@
-"""``/verify-vendor <domain | address | vendor name | help>``.
+"""``/verify-vendor <phone number | domain | address | vendor name | help>``.
 
 Sub-commands (``/verify-vendor request ...``) are looked up in the ``subcommands`` mapping given to
 :func:`register`, so features such as the approval flow add theirs without editing this module.
@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import InputError
 from bot.runtime.services import Services
+from bot.verify.vendors import UnknownVendor, find_vendor
 from handlers import blocks as bk
 from handlers import ids
 from handlers.reply import Destination
@@ -42,7 +43,7 @@ async def answer(
     if text.lower() in HELP_WORDS:
         await destination.send(f"How to use {ids.COMMAND}", bk.help_blocks())
         return
-    vendor = registry.find_by_name(text) or registry.get(text.lower())
+    vendor = find_vendor(registry, text)
     if vendor is not None:
         overdue = registry.is_overdue(
             vendor, services.today(), services.settings.review_interval_days
@@ -53,9 +54,13 @@ async def answer(
         return
     try:
         report = await services.verifier.verify_target(text)
+    except UnknownVendor as exc:
+        problem = bk.defang_text(str(exc), keep)
+        await destination.send(problem, bk.help_blocks(problem))
+        return
     except InputError as exc:
         problem = f"{bk.defang_text(text[:200], keep)}: {exc}"
-        await destination.send(f"Cannot check that: {problem}", bk.help_blocks(problem))
+        await destination.send(f"Cannot check that: {bk.escape(problem)}", bk.help_blocks(problem))
         return
     entry = services.history.add(destination.user, report, recheck=report.target)
     blocks = bk.report_blocks(

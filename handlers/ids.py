@@ -10,6 +10,7 @@ COMMAND = "/verify-vendor"
 # shortcuts (callback ids)
 SHORTCUT_VERIFY_SENDER = "verify_sender"  # message shortcut "Verify sender"
 SHORTCUT_NEW_REQUEST = "new_high_risk_request"  # global shortcut (the approval flow)
+SHORTCUT_CHECK_CALLER = "check_caller"  # global shortcut "Check a caller"
 
 # buttons (action ids)
 ACTION_SHARE = "share_report"
@@ -18,6 +19,7 @@ ACTION_START_REQUEST = "start_high_risk_request"  # the approval flow
 ACTION_OPEN_PASTE = "open_paste_modal"
 ACTION_APPROVE = "approval_approve"  # a slot's Approve button on a request card
 ACTION_DENY = "approval_deny"  # a slot's Deny button on a request card
+ACTION_REPORT_SECURITY = "report_to_security"  # a suspicious report, to the triage channel
 
 # modals (callback ids) and their inputs
 VIEW_PASTE = "paste_email_source"
@@ -35,6 +37,11 @@ BLOCK_CONTACT, INPUT_CONTACT = "appr_contact", "contact"
 BLOCK_CALLED, INPUT_CALLED = "appr_called", "called"
 BLOCK_REASON, INPUT_REASON = "appr_reason", "reason"
 BLOCK_PROOF, INPUT_PROOF = "appr_proof", "proof"
+VIEW_CHECK_CALLER = "check_caller_modal"  # "Check a caller": claimed vendor, name, number, ask
+BLOCK_CALLER_VENDOR, INPUT_CALLER_VENDOR = "caller_vendor", "vendor"
+BLOCK_CALLER_NAME, INPUT_CALLER_NAME = "caller_name", "name"
+BLOCK_CALLER_NUMBER, INPUT_CALLER_NUMBER = "caller_number", "number"
+BLOCK_CALLER_REQUEST, INPUT_CALLER_REQUEST = "caller_request", "request"
 
 # events: the manifest's bot_events names and the event types they deliver
 EVENT_HOME = "app_home_opened"
@@ -43,7 +50,7 @@ BOT_EVENTS = ("app_home_opened", "message.im")
 
 COMMANDS = (COMMAND,)
 MESSAGE_SHORTCUTS = (SHORTCUT_VERIFY_SENDER,)
-GLOBAL_SHORTCUTS = (SHORTCUT_NEW_REQUEST,)
+GLOBAL_SHORTCUTS = (SHORTCUT_NEW_REQUEST, SHORTCUT_CHECK_CALLER)
 ACTIONS = (
     ACTION_SHARE,
     ACTION_RECHECK,
@@ -51,5 +58,6 @@ ACTIONS = (
     ACTION_OPEN_PASTE,
     ACTION_APPROVE,
     ACTION_DENY,
+    ACTION_REPORT_SECURITY,
 )
-VIEWS = (VIEW_PASTE, VIEW_NEW_REQUEST, VIEW_APPROVE, VIEW_DENY)
+VIEWS = (VIEW_PASTE, VIEW_NEW_REQUEST, VIEW_APPROVE, VIEW_DENY, VIEW_CHECK_CALLER)

@@ -13,7 +13,16 @@ from handlers import ids
 from tests.support.slack_app import running_app
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
-SCOPES = {"commands", "chat:write", "files:read", "im:history", "usergroups:read", "users:read"}
+SCOPES = {
+    "commands",
+    "channels:history",  # the inbound worker finds a card it posted but never recorded
+    "chat:write",
+    "files:read",
+    "groups:history",  # the same, when the triage channel is private
+    "im:history",
+    "usergroups:read",
+    "users:read",
+}
 
 
 def _manifest() -> dict:
@@ -40,7 +49,7 @@ def test_manifest_is_complete_and_minimal() -> None:
     for command in manifest["features"]["slash_commands"]:
         assert command["description"] and command["usage_hint"]
     names = {s["name"] for s in manifest["features"]["shortcuts"]}
-    assert names == {"Verify sender", "New high-risk request"}
+    assert names == {"Verify sender", "New high-risk request", "Check a caller"}
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == SCOPES
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True

@@ -92,3 +92,10 @@ def test_authserv_id_setting(monkeypatch):
     monkeypatch.setenv("DESKGUARD_AUTHSERV_ID", "mx;spf=pass")
     with pytest.raises(ConfigError, match=r"^DESKGUARD_AUTHSERV_ID:"):
         load_settings()
+
+
+def test_org_domains_are_normalized_and_checked() -> None:
+    settings = load_settings(_env_file=None, org_domains="Corp.Example, mail.corp.example.")
+    assert settings.org_domains == ("corp.example", "mail.corp.example")
+    with pytest.raises(ConfigError, match="DESKGUARD_ORG_DOMAINS"):
+        load_settings(_env_file=None, org_domains="not a domain")

@@ -1,4 +1,5 @@
-"""``deskguard``: verify | spf | registry check | audit export | serve.
+"""``deskguard``: verify | spf | registry check | registry show | audit export | queue | serve |
+milter.
 
 Exit status: 0 when a verdict (or the requested output) was produced, 1 when a checked file is
 invalid, 2 for unusable arguments, targets or configuration, 3 when ``verify --fail-on`` finds a
@@ -20,6 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from bot.cli import registry_show
 from bot.cli import verify as verify_command
 from bot.cli.output import render_text
 from bot.dns import Resolver
@@ -74,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = reg_sub.add_parser("check", help="validate the registry and list overdue reviews")
     check.add_argument("path", nargs="?", type=Path, default=None, help="default: the registry")
     check.add_argument("--json", action="store_true")
+    show = reg_sub.add_parser("show", help="a vendor's card: callback, contacts, review, posture")
+    registry_show.add_arguments(show)
+    _common(show)
 
     audit = sub.add_parser("audit", help="approval audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
@@ -84,9 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.watch.cli import add_commands as add_watch_commands
 
     add_watch_commands(sub, _common)
+    queue = sub.add_parser("queue", help="the inbound queue's dead letters")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True, parser_class=_Parser)
+    dead = queue_sub.add_parser("dead-letters", help="list messages that could not be processed")
+    dead.add_argument("--json", action="store_true", help="one JSON object per dead letter")
+    dead.add_argument("--limit", type=int, default=100)
+    retry = queue_sub.add_parser("retry", help="put a dead letter back in the queue")
+    retry.add_argument("id", metavar="ID")
 
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--registry", type=Path, default=None)
+
+    milter = sub.add_parser(
+        "milter", help="run the Postfix/Sendmail milter (DESKGUARD_MILTER_SOCKET)"
+    )
+    milter.add_argument("--registry", type=Path, default=None)
     return parser
 
 
@@ -251,6 +268,12 @@ async def _audit_export(args: argparse.Namespace) -> int:
     return await run_audit_export(settings, args.since, args.format, sys.stdout)
 
 
+async def _queue(args: argparse.Namespace) -> int:
+    from bot.runtime.queue_cli import run_queue_command
+
+    return await run_queue_command(load_settings(), args, sys.stdout)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.runtime.server import serve
 
@@ -268,10 +291,20 @@ def run(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(verify_command.run_verify(args, settings))
     if args.command == "spf":
         return asyncio.run(_spf(args, _settings(args)))
+    if args.command == "registry" and args.registry_command == "show":
+        settings = _settings(args)
+        _registry_setting(args, settings)
+        return asyncio.run(registry_show.run_show(args, settings))
     if args.command == "registry":
         return _registry_check(args)
     if args.command == "audit":
         return asyncio.run(_audit_export(args))
+    if args.command == "queue":
+        return asyncio.run(_queue(args))
+    if args.command == "milter":
+        from bot.runtime.milter import serve_milter
+
+        return serve_milter(_settings(args))
     if args.command in ("vendors", "watch"):
         from bot.watch.cli import run as run_watch
 

@@ -42,6 +42,22 @@ _SEVERITY_MARK = {
     Severity.INFO: "   ",
 }
 _RESET = "\033[0m"
+_BOLD = "\033[1m"
+
+
+def callback_line(report: Report) -> str | None:
+    """``Call back: +1 206-555-0142 (Northwind Software, vendor registry; hours: …)``."""
+    callback = report.callback
+    if not callback:
+        return None
+    whose = report.details.get("claimed_vendor") or report.vendor or {}
+    name = whose.get("name") if isinstance(whose, dict) else None
+    if not name and isinstance(report.details.get("imitates"), dict):
+        name = report.details["imitates"].get("vendor_name")
+    parts = [f"{name}, vendor registry" if name else "vendor registry"]
+    if callback.get("hours"):
+        parts.append(f"hours: {callback['hours']}")
+    return f"Call back: {display_phone(callback['phone'])} ({'; '.join(parts)})"
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -55,6 +71,9 @@ def render_text(report: Report, *, colour: bool = False) -> str:
     if colour:
         verdict = f"{_COLOURS[report.verdict]} {verdict} {_RESET}"
     lines = [f"{verdict}  {report.target} ({report.kind.value})", f"  {headline(report)}"]
+    call_back = callback_line(report)
+    if call_back:
+        lines.append(f"  {_BOLD}{call_back}{_RESET}" if colour else f"  {call_back}")
     if report.details.get("verified_part"):
         lines.append(f"  Verified part: {report.details['verified_part']}")
     reasons = report.sorted_reasons()
@@ -69,7 +88,7 @@ def render_text(report: Report, *, colour: bool = False) -> str:
         lines.extend(f"  * {step}" for step in steps)
     callback = report.callback
     if callback and callback.get("contacts"):
-        lines.append("Registered contacts:")
+        lines.append("Registered contacts (their own numbers; call the callback line first):")
         for contact in callback["contacts"]:
             phone = f", {display_phone(contact['phone'])}" if contact.get("phone") else ""
             lines.append(f"  {contact['name']} ({contact['role']}) <{contact['email']}>{phone}")

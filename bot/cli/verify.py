@@ -65,7 +65,10 @@ def names_a_file(target: str) -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``verify``'s own options (the shared ones are added by the caller)."""
     parser.add_argument(
-        "targets", nargs="*", metavar="TARGET", help="domain, address, .eml/.msg/.txt file or -"
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="phone number, domain, address, .eml/.msg/.txt file or -",
     )
     parser.add_argument(
         "-i",
@@ -93,6 +96,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="VERDICT",
         help="exit 3 when any verdict is at least this bad (unverified|suspicious|spoofed)",
+    )
+    caller = parser.add_argument_group(
+        "callers", "check targets against the vendor a caller or sender claims to be from"
+    )
+    caller.add_argument(
+        "--claims",
+        metavar="VENDOR",
+        default=None,
+        help="the vendor (registry id or name) they claim to be from; the callback is its own",
+    )
+    caller.add_argument(
+        "--caller",
+        metavar="NAME",
+        default=None,
+        help="the name the caller gave (checked against the vendor's registered contacts)",
     )
     envelope = parser.add_argument_group(
         "email files", "evaluate SPF as if the file had been received in this SMTP transaction"
@@ -308,10 +326,20 @@ def _read_head(path: Path, size: int) -> bytes:
 class Batch:
     """Verifies targets with one verifier (one DNS cache) and the run's options."""
 
-    def __init__(self, verifier: Verifier, settings: Settings, smtp: Envelope | None) -> None:
+    def __init__(
+        self,
+        verifier: Verifier,
+        settings: Settings,
+        smtp: Envelope | None,
+        *,
+        claims: str | None = None,
+        caller: str | None = None,
+    ) -> None:
         self.verifier = verifier
         self.settings = settings
         self.envelope = smtp
+        self.claims = claims
+        self.caller = caller
 
     async def verify(self, target: Target) -> Report | InputError:
         """The report, or the InputError that made the target unusable."""
@@ -320,10 +348,14 @@ class Batch:
         try:
             if names_a_file(target.text):
                 data, name = await _read_file(target.text, self.settings.max_message_bytes)
-                return await self.verifier.verify_message(
+                report = await self.verifier.verify_message(
                     data, filename=name, envelope=self.envelope
                 )
-            return await self.verifier.verify_target(target.text)
+                claimed = self.verifier.claimed_vendor(self.claims)
+                return self.verifier.with_claims(report, claimed, self.caller)
+            return await self.verifier.verify_target(
+                target.text, claims=self.claims, caller=self.caller
+            )
         except InputError as exc:
             return exc
 
@@ -336,6 +368,10 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     try:
         holder = RegistryHolder(load_registry(settings.registry))
         verifier = Verifier(settings, Resolver.from_settings(settings), holder)
+        try:
+            verifier.claimed_vendor(args.claims)  # an unknown vendor is a usage error, said once
+        except InputError as exc:
+            raise ConfigError(f"verify --claims: {exc}") from None
         authserv_id = None
         if args.auth_results:
             authserv_id = resolve_authserv_id(settings.authserv_id, settings.trusted_authserv_ids)
@@ -343,9 +379,8 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout, fmt, colour=use_colour(sys.stdout), authserv_id=authserv_id
         )
         progress = Progress(sys.stderr) if sys.stderr.isatty() else None
-        return await _run(
-            args, Batch(verifier, settings, smtp), source, source_name, writer, progress
-        )
+        batch = Batch(verifier, settings, smtp, claims=args.claims, caller=args.caller)
+        return await _run(args, batch, source, source_name, writer, progress)
     finally:
         if source is not None and source is not sys.stdin:
             source.close()

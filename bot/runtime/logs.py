@@ -1,11 +1,15 @@
 """Structured logs: JSON when not on a TTY, a request id per request, no secrets, no bodies.
 
 Log calls pass context in ``extra={...}``; only keys in ``SAFE_FIELDS`` are emitted, so a message
-body or a token can never reach the log by accident, and token-shaped text is masked.
+body or a token can never reach the log by accident, and token-shaped text is masked. Every record
+goes through one handler (Python warnings too), so each line is written once, in one format; a
+network failure is one line without a traceback (and counted when it was Slack that could not be
+reached), and known library noise is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -13,6 +17,9 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
+
+import aiohttp
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -100,11 +107,69 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
-    """Install the formatter on the root logger (``fmt``: auto | json | text)."""
+SLACK_LOGGERS = ("slack_sdk", "slack_bolt", "deskguard.bolt")
+# Lines libraries write that tell an operator nothing: slack_bolt's AsyncApp warns whenever
+# SLACK_BOT_TOKEN is in the environment and a client is given (ours always is), and slack_sdk
+# announces every connection retry before the line that says the attempt failed.
+_NOISE_MESSAGES = frozenset({"As you gave `client` as well, `token` will be unused."})
+_NOISE_PREFIXES = (
+    "A retry handler found: AsyncConnectionErrorRetryHandler",
+    "A retry handler found: ConnectionErrorRetryHandler",
+)
+_NETWORK_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, aiohttp.ClientError)
+
+
+def network_error(exc: BaseException | None) -> BaseException | None:
+    """The connection failure or time-out in ``exc``'s cause chain, if there is one."""
+    for _ in range(8):  # bounded: cause chains can loop
+        if exc is None:
+            return None
+        if isinstance(exc, _NETWORK_ERRORS):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+class LogPolicy(logging.Filter):
+    """Drop library noise; turn a network failure's traceback into one line (``error=``).
+
+    ``on_slack_unreachable`` is called once per such line from a Slack logger (the metric).
+    """
+
+    def __init__(self, on_slack_unreachable: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.on_slack_unreachable = on_slack_unreachable
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for noise; otherwise the record, its traceback removed if it was the network."""
+        if isinstance(record.msg, str) and (
+            record.msg in _NOISE_MESSAGES or record.msg.startswith(_NOISE_PREFIXES)
+        ):
+            return False
+        cause = network_error(record.exc_info[1]) if record.exc_info else None
+        if cause is not None:
+            record.exc_info = None
+            record.exc_text = None
+            if not getattr(record, "error", None):
+                record.error = (f"{type(cause).__name__}: {cause}".rstrip(": "))[:300]
+            if record.name.startswith(SLACK_LOGGERS) and self.on_slack_unreachable:
+                self.on_slack_unreachable()
+        return True
+
+
+def configure_logging(
+    fmt: str = "auto",
+    level: str = "INFO",
+    *,
+    on_slack_unreachable: Callable[[], None] | None = None,
+) -> None:
+    """Install one handler on the root logger (``fmt``: auto | json | text) and route Python
+    warnings through it, so every line comes out once and in one format."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.addFilter(LogPolicy(on_slack_unreachable))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.captureWarnings(True)

@@ -41,6 +41,16 @@ class Metrics:
         self.queue_processed = Counter(
             "deskguard_queue_processed", "Inbound messages processed", ["outcome"], registry=r
         )
+        self.queue_dead_letters = Gauge(
+            "deskguard_queue_dead_letters",
+            "Inbound messages given up on (deskguard queue dead-letters)",
+            registry=r,
+        )
+        self.slack_connect_retries = Counter(
+            "deskguard_slack_connect_retries",
+            "Start-up attempts to reach Slack that failed and were retried",
+            registry=r,
+        )
         self.approval_transitions = Counter(
             "deskguard_approval_transitions",
             "Approval transitions by event and outcome",
@@ -64,6 +74,21 @@ class Metrics:
         self.watch_dns_errors = Counter(
             "deskguard_watch_dns_errors", "Look-ups the vendor watch could not complete", registry=r
         )
+        self.registry_reload_failing = Gauge(
+            "deskguard_registry_reload_failing",
+            "1 while the registry file on disk is broken and the last good registry is in force",
+            registry=r,
+        )
+        self.slack_unreachable = Counter(
+            "deskguard_slack_unreachable",
+            "Attempts to reach Slack that failed to connect or timed out",
+            registry=r,
+        )
+
+    def registry_reloaded(self, outcome: str) -> None:
+        """Count a reload (``ok`` or ``failed``) and say whether the file on disk is broken."""
+        self.registry_reloads.labels(outcome).inc()
+        self.registry_reload_failing.set(0 if outcome == "ok" else 1)
 
     def observe_dns(self, rdtype: str, seconds: float, outcome: Outcome) -> None:
         """The DNS resolver's observer hook."""

@@ -16,14 +16,17 @@ import os
 import re
 import signal
 import socket
-import sys
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -37,14 +40,16 @@ from bot.errors import ConfigError, DeskguardError
 from bot.mail.arrival import Arrival
 from bot.registry import unset_secrets
 from bot.runtime.dedupe import StoreDeduper
+from bot.runtime.ingress import MailIngress, start_mail_ingress
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
 from bot.runtime.queue import WorkQueue, open_queue
 from bot.runtime.reload import RegistryReloader
 from bot.runtime.reminders import run_schedule
 from bot.runtime.services import Services, build_services
-from bot.runtime.web_ops import OpsContext, add_ops_routes
-from bot.runtime.worker import InboundWorker
+from bot.runtime.startup import connect_with_backoff, until_stopped
+from bot.runtime.web_ops import OpsContext, add_ops_routes, body_deadline_middleware
+from bot.runtime.worker import InboundWorker, QueueHealth
 from bot.settings import Settings
 from bot.watch.schedule import WatchRun
 from bot.watch.schedule import run_schedule as run_watch_schedule
@@ -52,7 +57,12 @@ from bot.watch.snapshots import open_snapshots
 from handlers.approvals import card_updater
 from handlers.approvals.slack_roles import SlackRoleResolver
 from handlers.reply import retry_handlers
-from handlers.triage import make_reminder_poster, make_triage_poster, make_watch_poster
+from handlers.triage import (
+    make_post_finder,
+    make_reminder_poster,
+    make_triage_poster,
+    make_watch_poster,
+)
 
 log = logging.getLogger("deskguard.server")
 
@@ -62,6 +72,23 @@ SETUP_HINT = 'create the app from manifest.yml and see the README\'s "Slack setu
 SERVICES_KEY = web.AppKey("services", Services)
 _BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{8,}$")
 _APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]{8,}$")
+_SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits: int() takes "²"-free "1_0", " 1"
+SLACK_TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+# auth.test / apps.connections.open errors that mean "this token will never work": stop, exit 2
+_TOKEN_REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+        "invalid_token",
+        "no_permission",
+        "missing_scope",
+        "team_access_not_granted",
+    }
+)
 
 
 class Mode(StrEnum):
@@ -123,7 +150,7 @@ def attach_approvals(services: Services, store: ApprovalStore) -> ApprovalServic
 
 
 async def warn_staffing(service: ApprovalService) -> list[str]:
-    """Say at start-up (log and stderr) when fewer than two people can approve."""
+    """Say at start-up (in the log, once) when fewer than two people can approve."""
     try:
         warnings = await service.staffing_warnings()
     except DeskguardError as exc:
@@ -131,8 +158,7 @@ async def warn_staffing(service: ApprovalService) -> list[str]:
     for warning in warnings:
         text = f"deskguard approvals: {warning}; see DESKGUARD_TECHNICAL_APPROVER_USERS/_GROUPS "
         text += "and DESKGUARD_VENDOR_MANAGER_USERS/_GROUPS"
-        log.warning(text)
-        print(f"warning: {text}", file=sys.stderr)
+        log.warning(text)  # once, in the log's format (JSON off a TTY): never also as plain text
     return warnings
 
 
@@ -165,14 +191,19 @@ def build_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Applicat
     Bolt reads the raw body itself (signatures cover it byte for byte): no middleware here may
     consume or rewrite request bodies.
     """
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024,
+        middlewares=[body_deadline_middleware(services.settings.body_read_timeout_seconds)],
+    )
     app[SERVICES_KEY] = services
     if bolt_app is not None:
         signatures = SignatureVerifier((services.settings.slack_signing_secret or "").strip())
         in_flight: set[asyncio.Task[object]] = set()
 
         async def slack_events(request: web.Request) -> web.Response:
-            bolt_request = await to_bolt_request(request)
+            bolt_request = await _bolt_request(request)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
             if _is_slash_command(request, bolt_request.raw_body) and signatures.is_valid_request(
                 bolt_request.raw_body, dict(request.headers)
             ):
@@ -189,6 +220,27 @@ def build_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Applicat
 
         app.router.add_post(EVENTS_PATH, slack_events)
     return app
+
+
+async def _bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
+    """The request for Bolt, or 400 for metadata no Slack request has (never a 500)."""
+    timestamp = request.headers.get(SLACK_TIMESTAMP_HEADER)
+    if timestamp is not None and not _SLACK_TIMESTAMP.fullmatch(timestamp):
+        return _bad_request("bad_timestamp", f"{SLACK_TIMESTAMP_HEADER} must be Unix seconds")
+    raw = await request.read()
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad_request("bad_encoding", "the body must be UTF-8")
+    return AsyncBoltRequest(
+        body=body,
+        query=request.query_string,
+        headers=request.headers,  # type: ignore[arg-type]
+    )
+
+
+def _bad_request(code: str, message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": code, "message": message}, status=400)
 
 
 def _is_slash_command(request: web.Request, body: str) -> bool:
@@ -219,17 +271,84 @@ def start_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketMode
     )
 
 
+def _slack_refusal(variable: str) -> Callable[[Exception], str | None]:
+    """Which Slack answers mean ``variable`` will never work (exit 2 naming it)."""
+
+    def refused(exc: Exception) -> str | None:
+        if not isinstance(exc, SdkApiError):
+            return None
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or "")
+        if error in _TOKEN_REFUSED:
+            return f"{variable} was refused by Slack ({error}); {SETUP_HINT}"
+        return None
+
+    return refused
+
+
+async def connect_slack(
+    settings: Settings, mode: Mode, stop: asyncio.Event, ops: OpsContext
+) -> dict[str, Any] | None:
+    """Check the tokens with Slack: ``auth.test`` (and ``apps.connections.open`` in Socket Mode).
+
+    A refused token raises ConfigError naming its variable; an unreachable Slack is retried with
+    backoff (one log line each, readiness red meanwhile) until it answers or ``stop`` is set
+    (then None). Returns auth.test's answer (the bot's user and bot ids).
+    """
+
+    def retrying(state: str) -> None:
+        ops.slack_state = state
+        ops.metrics.slack_connect_retries.inc()
+
+    base_url = make_web_client(settings).base_url
+    bot = AsyncWebClient(
+        token=(settings.slack_bot_token or "").strip(), base_url=base_url, timeout=10
+    )
+    identity = await connect_with_backoff(
+        bot.auth_test,
+        what="Slack (auth.test with SLACK_BOT_TOKEN)",
+        stop=stop,
+        refused=_slack_refusal("SLACK_BOT_TOKEN"),
+        on_retry=retrying,
+    )
+    if identity is None:
+        return None
+    if mode is Mode.SOCKET:
+        app = AsyncWebClient(base_url=base_url, timeout=10)
+        app_token = (settings.slack_app_token or "").strip()
+        opened = await connect_with_backoff(
+            lambda: app.apps_connections_open(app_token=app_token),
+            what="Slack (apps.connections.open with SLACK_APP_TOKEN)",
+            stop=stop,
+            refused=_slack_refusal("SLACK_APP_TOKEN"),
+            on_retry=retrying,
+        )
+        if opened is None:
+            return None
+    data = identity.data
+    return data if isinstance(data, dict) else {}
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully.
 
-    Start-up: logging, metrics, the state store, the inbound queue, Slack (Socket Mode or HTTP),
-    the operational routes, and the background jobs (inbound workers, registry reload, review
-    reminders). Shutdown: readiness goes red, workers stop claiming and give back what they hold,
-    the listener closes, the store closes. Nothing acknowledged is lost.
+    Start-up: logging, signals, metrics, the state store, the inbound queue, the HTTP listener
+    (/healthz answers, /readyz is red until Slack is connected), Slack's check of the tokens
+    (refused: ConfigError, exit 2; unreachable: retried until a signal), then Socket Mode, and
+    the background jobs (inbound workers, registry reload, review reminders). Shutdown: readiness
+    goes red, workers stop claiming and give back what they hold, the listener closes, the store
+    closes. Nothing acknowledged is lost.
     """
-    configure_logging(settings.log_format, settings.log_level)
-    mode = slack_mode(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     metrics = Metrics()
+    configure_logging(
+        settings.log_format, settings.log_level, on_slack_unreachable=metrics.slack_unreachable.inc
+    )
+    mode = slack_mode(settings)
     resolver = Resolver.from_settings(settings, observer=metrics.observe_dns)
     services = build_services(settings, resolver=resolver)
     services.verifier.lookalikes()  # build the index now, not on the first Slack request
@@ -238,7 +357,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     queue = open_queue(settings)
     services.dedupe = StoreDeduper(store)
     services.watch = open_snapshots(settings)
-    await warn_staffing(attach_approvals(services, store))
+    approvals = attach_approvals(services, store)
     warn_unset_secrets(services)
     bolt_app = build_bolt_app(services, mode)
     web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
@@ -249,39 +368,68 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         queue=queue,
         use_once=store.use_once,
         store_ping=lambda: _ping_store(store),
+        queue_health=QueueHealth(),
+        slack_ready=False,
+        slack_state="connecting",
     )
-    add_ops_routes(web_app, ops)
-    stop = stop or asyncio.Event()
+    add_ops_routes(web_app, ops, probes=settings.ops_port is None)
     jobs = asyncio.Event()  # set to stop the background jobs
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    background = _start_background(services, bolt_app, queue, store, jobs, loop)
+    background: list[asyncio.Task[None]] = []
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
+    ingress = MailIngress()
+    ops_runner: web.AppRunner | None = None
     try:
-        if mode is Mode.SOCKET:
+        if settings.ops_port is not None:
+            ops_runner = await _start_ops_listener(ops)
+        ingress = await start_mail_ingress(services, queue)  # SMTP copies and milter, when set
+        identity = await connect_slack(settings, mode, stop, ops)
+        if identity is not None and mode is Mode.SOCKET:
             socket_handler = start_socket_mode(services, bolt_app)
-            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-            log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
-        else:
-            log.info("deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH)
-        await stop.wait()
+            connected, _ = await until_stopped(socket_handler.connect_async(), stop)  # type: ignore[no-untyped-call]
+            if not connected:
+                identity = None
+        if identity is not None:
+            ops.slack_ready, ops.slack_state = True, "ok"
+            if socket_handler is not None:
+                ops.slack_probe = socket_handler.client.is_connected
+            if mode is Mode.SOCKET:
+                log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
+            else:
+                log.info(
+                    "deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH
+                )
+            await until_stopped(warn_staffing(approvals), stop)  # Slack may be slow to answer
+            background = _start_background(
+                services, bolt_app, queue, store, jobs, loop, ops, str(identity.get("bot_id") or "")
+            )
+            await stop.wait()
     finally:
         log.info("deskguard shutting down")
         ops.draining = True
+        await ingress.close()
         jobs.set()
         await asyncio.gather(*background, return_exceptions=True)
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        if ops_runner is not None:
+            await ops_runner.cleanup()
         await queue.close()
         await store.close()
         await services.watch.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
     return 0
+
+
+async def _start_ops_listener(ops: OpsContext) -> web.AppRunner:
+    """/healthz, /readyz and /metrics on ``DESKGUARD_OPS_PORT``, apart from Slack's listener."""
+    app = web.Application()
+    add_ops_routes(app, ops, gate=False)
+    runner, port = await start_web_app(app, ops.settings.host, ops.settings.ops_port or 0)
+    log.info("operations endpoints on %s:%d", ops.settings.host, port)
+    return runner
 
 
 async def _ping_store(store: ApprovalStore) -> None:
@@ -295,6 +443,8 @@ def _start_background(
     store: ApprovalStore,
     stop: asyncio.Event,
     loop: asyncio.AbstractEventLoop,
+    ops: OpsContext,
+    bot_id: str,
 ) -> list[asyncio.Task[None]]:
     """Inbound workers, registry reload, review reminders and the approval expiry sweeper,
     all stopping on ``stop``."""
@@ -303,7 +453,7 @@ def _start_background(
     tasks: list[asyncio.Task[None]] = []
 
     def reloaded(outcome: str) -> None:
-        services.metrics.registry_reloads.labels(outcome).inc()
+        services.metrics.registry_reloaded(outcome)
         if outcome == "ok":
             services.verifier.lookalikes()  # rebuild for the new registry before it is asked
             warn_unset_secrets(services)
@@ -319,13 +469,17 @@ def _start_background(
         poster = make_triage_poster(
             client, settings.triage_channel, lambda: services.current_registry, services.metrics
         )
+        finder = make_post_finder(client, settings.triage_channel, bot_id)
         for index in range(settings.workers):
             worker = InboundWorker(
                 queue=queue,
                 verify=functools.partial(services.verifier.verify_message, arrival=Arrival.RAW),
                 post_card=poster,
                 consumer=f"{socket.gethostname()}-{os.getpid()}-{index}",
+                find_posted=finder,
                 metrics=services.metrics,
+                max_attempts=settings.queue_max_attempts,
+                health=ops.queue_health or QueueHealth(),
             )
             tasks.append(asyncio.create_task(worker.run(stop)))
     elif settings.inbound_secret:

@@ -80,6 +80,11 @@ class IdentityResolver:
                 data={"vendor_id": vendor.id},
             )
         ]
+        return reasons + self.review_reasons(vendor)
+
+    def review_reasons(self, vendor: Vendor) -> list[Reason]:
+        """``registry_review_overdue`` when the vendor's review is older than the interval."""
+        reasons: list[Reason] = []
         if self.registry.is_overdue(vendor, self._today(), self.review_interval_days):
             reasons.append(
                 Reason(
@@ -92,11 +97,21 @@ class IdentityResolver:
         return reasons
 
     def contact_reasons(self, address: Address, vendor: Vendor | None) -> list[Reason]:
-        """``unknown_contact`` when an address at a vendor's domain is not a registered contact."""
+        """``registered_contact`` (naming the person and role) for a registered contact's
+        address; ``unknown_contact`` for any other address at a vendor's domain."""
         if vendor is None:
             return []
-        if self.registry.contact(str(address)) is not None:
-            return []
+        found = self.registry.contact(str(address))
+        if found is not None:
+            owner, contact = found
+            return [
+                Reason(
+                    "registered_contact",
+                    f"{address} is {contact.name}, {contact.role} at {owner.name} "
+                    "(a registered contact).",
+                    data={"vendor_id": owner.id, "name": contact.name, "role": contact.role},
+                )
+            ]
         named = ", ".join(c.name for c in vendor.contacts) or "none on file"
         return [
             Reason(

@@ -17,21 +17,36 @@ from bot.errors import InputError
 from bot.mail.arrival import Arrival, Envelope
 from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
 from bot.names import Address, InvalidName, normalize_domain, parse_address
-from bot.registry import Registry, RegistryHolder
+from bot.registry import DEFAULT_REGION, Registry, RegistryHolder, Vendor
 from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings
+from bot.verify.caller import add_caller, apply_claim
 from bot.verify.identity import Identity, IdentityResolver
 from bot.verify.lookalike import LookalikeIndex
-from bot.verify.message import verify_parsed
+from bot.verify.message import verify_arrived, verify_parsed
+from bot.verify.phone import looks_like_phone, parse_phone, verify_phone
 from bot.verify.posture import check_posture
+from bot.verify.vendors import UnknownVendor, closest_names, find_vendor, require_vendor
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
 __all__ = ["Identity", "RegistryHolder", "Verifier", "classify_target"]
 
 
-def classify_target(text: str) -> tuple[Kind, str]:
-    """Decide whether ``text`` is an address or a domain; strip URL decoration; validate."""
+def looks_like_name(text: str) -> bool:
+    """True when ``text`` reads as a vendor's name rather than a domain: no ``@``, no URL, and
+    words separated by spaces or no dot at all (``Acme Corp``, ``Northwind``)."""
+    target = text.strip()
+    if "@" in target or "://" in target or "/" in target:
+        return False
+    if not any(ch.isalpha() for ch in target) or looks_like_phone(target):
+        return False
+    return any(ch.isspace() for ch in target) or "." not in target
+
+
+def classify_target(text: str, region: str = DEFAULT_REGION) -> tuple[Kind, str]:
+    """Decide whether ``text`` is a phone number, an address or a domain; strip URL decoration;
+    validate. Phone numbers come back in E.164 (read in ``region`` without a country code)."""
     if not isinstance(text, str):
         raise InputError("target must be text")
     target = text.strip()
@@ -39,6 +54,8 @@ def classify_target(text: str) -> tuple[Kind, str]:
         raise InputError("empty target: give a domain (vendor.example) or an address")
     if len(target) > MAX_TARGET_LENGTH:
         raise InputError(f"target longer than {MAX_TARGET_LENGTH} characters")
+    if looks_like_phone(target):
+        return Kind.PHONE, parse_phone(target, region)
     target = _URL_PREFIX.sub("", target)
     if "@" in target:
         try:
@@ -85,12 +102,51 @@ class Verifier:
         """The lookalike index for the current registry (rebuilt when the registry changes)."""
         return self.identity.lookalikes()
 
-    async def verify_target(self, text: str) -> Report:
-        """Verify a domain or an address given as free text; raise InputError when unusable."""
-        kind, target = classify_target(text)
-        if kind is Kind.ADDRESS:
-            return await self.verify_address(target)
-        return await self.verify_domain(target)
+    async def verify_target(
+        self, text: str, *, claims: str | None = None, caller: str | None = None
+    ) -> Report:
+        """Verify a phone number, domain or address given as free text; raise InputError when
+        unusable (:class:`UnknownVendor` for a vendor name the registry does not know).
+
+        ``claims`` names the vendor the caller or sender claims to be (id or name); ``caller`` is
+        the name they gave."""
+        claimed = self.claimed_vendor(claims)
+        try:
+            kind, target = classify_target(text, self.registry.region)
+        except InputError:
+            if looks_like_name(text):
+                known = find_vendor(self.registry, text)
+                if known is not None:
+                    raise InputError(
+                        f"{known.name} is a registered vendor, not a domain, address or phone "
+                        f"number: its card and callback number are at `registry show {known.id}` "
+                        f"(Slack: /verify-vendor {known.id})"
+                    ) from None
+                raise UnknownVendor(text, closest_names(self.registry, text)) from None
+            raise
+        if kind is Kind.PHONE:
+            report = verify_phone(target, self.identity, claimed=claimed)
+        elif kind is Kind.ADDRESS:
+            report = await self.verify_address(target)
+        else:
+            report = await self.verify_domain(target)
+        return self.with_claims(report, claimed, caller)
+
+    def claimed_vendor(self, claims: str | None) -> Vendor | None:
+        """The vendor ``claims`` names (id or name), None for none; UnknownVendor otherwise."""
+        if claims is None or not claims.strip():
+            return None
+        return require_vendor(self.registry, claims)
+
+    def with_claims(self, report: Report, claimed: Vendor | None, caller: str | None) -> Report:
+        """``report`` checked against the claimed vendor and the caller's name (either may be
+        None); phone reports already carry the claim."""
+        if claimed is not None:
+            report = apply_claim(report, claimed)
+        if caller is not None and caller.strip():
+            owner = self.registry.get(str((report.vendor or {}).get("id", "")))
+            report = add_caller(report, caller, claimed, owner)
+        return report
 
     async def verify_domain(self, domain: str, *, with_posture: bool = True) -> Report:
         """Verify one domain: registry, lookalike, posture."""
@@ -142,11 +198,12 @@ class Verifier:
         arrival: Arrival = Arrival.FILE,
         envelope: Envelope | None = None,
     ) -> Report:
-        """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
-        when the bytes are not a usable message. ``arrival`` says whether it came through our own
-        mail path (RAW) or as a file; ``envelope`` is the SMTP transaction when known."""
+        """Verify a raw email (.eml, .msg); raise InputError/TooLargeError when the bytes are not
+        a usable message. ``arrival`` says whether it came through our own mail path (RAW) or as a
+        file; ``envelope`` is the SMTP transaction when known. An attached email is verified in its
+        place only when the message is the organization's own forward (bot.verify.forward)."""
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
-        return await verify_parsed(
+        return await verify_arrived(
             msg,
             self.identity,
             self.resolver,

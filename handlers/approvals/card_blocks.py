@@ -19,16 +19,17 @@ from handlers.approvals.pieces import (
     plain,
     section,
     slot_value,
+    state_words,
     user,
     verification_line,
     when,
 )
-from handlers.blocks import escape, safe
+from handlers.blocks import escape, escape_entities, safe
 
 STATE_LABEL = {
-    State.PENDING: ":hourglass_flowing_sand: *Pending*: needs a technical approval and a vendor "
-    "manager approval, from two different people.",
-    State.PARTIALLY_APPROVED: ":hourglass_flowing_sand: *One approval of two*",
+    State.PENDING: ":hourglass_flowing_sand: *Waiting for two approvals*: a technical approval and "
+    "a vendor manager approval, from two different people.",
+    State.PARTIALLY_APPROVED: ":hourglass_flowing_sand: *Waiting for the second approval*",
     State.CLEARED: ":white_check_mark: *Cleared*",
     State.DENIED: ":no_entry: *Denied*",
     State.EXPIRED: ":alarm_clock: *Expired* without two approvals",
@@ -50,7 +51,7 @@ def _status_line(request: Request, keep: frozenset[str]) -> str:
     line = STATE_LABEL[request.state]
     if request.state is State.PARTIALLY_APPROVED:
         missing = Slot.VENDOR_MANAGER if request.technical else Slot.TECHNICAL
-        line += f": waiting for a {ROLE_LABEL[missing]} (someone other than the first approver)."
+        line += f", from a {ROLE_LABEL[missing]} (someone other than the first approver)."
     elif request.state is State.CLEARED and request.closed_at:
         line += f" {when(request.closed_at)}: two people approved after calling back."
     elif request.state is State.DENIED:
@@ -69,7 +70,7 @@ def _status_line(request: Request, keep: frozenset[str]) -> str:
 def card_text(request: Request) -> str:
     """The notification text of a card."""
     kind = KIND_LABEL[request.kind]
-    return f"High-risk request ({kind}) for {request.vendor_name}: {request.state.value}"
+    return f"High-risk request ({kind}) for {request.vendor_name}: {state_words(request.state)}"
 
 
 def card_blocks(
@@ -87,7 +88,8 @@ def card_blocks(
     challenges = challenges or {}
     ticket = request.verification.get("ticket")
     facts = [
-        f"*Vendor:* {escape(request.vendor_name)} (registry id `{escape(request.vendor_id)}`)",
+        f"*Vendor:* {escape(request.vendor_name)} "
+        f"(registry id `{escape_entities(request.vendor_id)}`)",
         f"*Requested by:* {user(request.requester_id)}, {when(request.created_at)}",
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}",
     ]
@@ -105,7 +107,9 @@ def card_blocks(
         open_slot = request.state.is_open and request.slot(slot) is None
         challenge = challenges.get(slot)
         if open_slot and challenge:
-            blocks.append(context(f"Challenge for the vendor to sign: `{escape(challenge)}`"))
+            blocks.append(
+                context(f"Challenge for the vendor to sign: `{escape_entities(challenge)}`")
+            )
         if open_slot:
             blocks.append(
                 ActionsBlock(
@@ -128,5 +132,7 @@ def card_blocks(
             )
     blocks.append(DividerBlock())
     blocks.append(section(_status_line(request, keep)))
-    blocks.append(context(f"Request `{escape(request.id)}`: `/verify-vendor audit {request.id}`"))
+    blocks.append(
+        context(f"Request `{escape_entities(request.id)}`: `/verify-vendor audit {request.id}`")
+    )
     return blocks

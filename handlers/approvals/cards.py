@@ -16,7 +16,7 @@ from bot.approvals.sweeper import CardUpdater
 from bot.runtime.services import Services
 from handlers import blocks as bk
 from handlers import ids
-from handlers.approvals import card_blocks, message_blocks
+from handlers.approvals import card_blocks, message_blocks, pieces
 from handlers.approvals.ui import ApprovalsUi
 from handlers.reply import DeliveryError, post_message, web_call
 
@@ -73,7 +73,7 @@ async def after_transition(ui: ApprovalsUi, request: Request, user_id: str) -> N
         where = await ui.service.card(request.id)
         card = f" in <#{where[0]}>" if where else ""
         text = (
-            f"Recorded: request `{request.id}` is now *{request.state.value.replace('_', ' ')}*"
+            f"Recorded: request `{request.id}` is now *{pieces.state_words(request.state)}*"
             f". But Slack could not be updated ({bk.escape(exc.detail)}), so the card{card} "
             "may be out of date; the record is safe and "
             f"`{ids.COMMAND} audit {request.id}` shows it."

@@ -48,6 +48,7 @@ def register_approvals(app: AsyncApp, services: Services) -> None:
             "target": target[:300] if isinstance(target, str) else None,
         }
         reply = _reply(ui.cards, body)
+        summary = value.get("summary")
         await open_modal(
             ui,
             str(body["trigger_id"]),
@@ -55,6 +56,7 @@ def register_approvals(app: AsyncApp, services: Services) -> None:
             vendor_id=vendor_id if isinstance(vendor_id, str) else None,
             verification=verification,
             metadata=metadata,
+            summary=summary if isinstance(summary, str) else None,
         )
 
     @app.shortcut(ids.SHORTCUT_NEW_REQUEST)

@@ -10,8 +10,8 @@ from slack_sdk.models.blocks import Block
 from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import MAX_SUMMARY, Request, State
 from bot.registry import display_phone
-from handlers.approvals.pieces import KIND_LABEL, context, section, user
-from handlers.blocks import MAX_SECTION, escape, safe
+from handlers.approvals.pieces import KIND_LABEL, context, event_words, section, state_words, user
+from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
 
 MAX_AUDIT_EVENTS = 40
 
@@ -36,16 +36,16 @@ def outcome_text(request: Request) -> str:
             f":alarm_clock: {what} *expired* without two approvals. Do not go ahead; open a new "
             "request if it is still needed."
         )
-    return f"{what} is now {request.state.value.replace('_', ' ')}."
+    return f"{what} is now {state_words(request.state)}."
 
 
 def opened_text(request: Request, channel: str) -> str:
     """The requester's confirmation that the card was posted."""
     return (
         f"Your high-risk request `{request.id}` ({KIND_LABEL[request.kind]} for "
-        f"{escape(request.vendor_name)}) is posted in <#{escape(channel)}>. It needs a technical "
-        "approver and a vendor manager, each after calling the vendor back; you will get a "
-        "message here with the outcome."
+        f"{escape(request.vendor_name)}) is posted in <#{escape_entities(channel)}>. It needs a "
+        "technical approver and a vendor manager, each after calling the vendor back; you will "
+        "get a message here with the outcome."
     )
 
 
@@ -56,8 +56,9 @@ def message_blocks(text: str) -> list[Block]:
 
 def _event_line(event: AuditEvent, keep: frozenset[str]) -> str:
     stamp = event.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    change = event.to_state if not event.from_state else f"{event.from_state} → {event.to_state}"
-    line = f"• {stamp}: *{escape(event.event)}* by {user(event.actor_id)} ({change})"
+    to_state = state_words(event.to_state)
+    change = to_state if not event.from_state else f"{state_words(event.from_state)} → {to_state}"
+    line = f"• {stamp}: *{escape(event_words(event.event))}* by {user(event.actor_id)} ({change})"
     evidence = dict(event.evidence)
     shown = []
     if evidence.get("callback_phone"):
@@ -78,8 +79,8 @@ def audit_blocks(
 ) -> list[Block]:
     """``/verify-vendor audit <id>``: the request and its trail, oldest first."""
     head = (
-        f"*Audit trail of request `{escape(request.id)}`*: {escape(request.vendor_name)}, "
-        f"{KIND_LABEL[request.kind]}, now *{request.state.value.replace('_', ' ')}*\n"
+        f"*Audit trail of request `{escape_entities(request.id)}`*: {escape(request.vendor_name)}, "
+        f"{KIND_LABEL[request.kind]}, now *{state_words(request.state)}*\n"
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}"
     )
     blocks: list[Block] = [section(head)]

@@ -31,7 +31,7 @@ from handlers.approvals.pieces import (
     section,
     verification_line,
 )
-from handlers.blocks import escape, safe
+from handlers.blocks import escape, escape_entities, safe
 
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
 
@@ -48,8 +48,10 @@ def request_modal(
     verification: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     keep: frozenset[str] = frozenset(),
+    summary: str | None = None,
 ) -> View:
-    """The "New high-risk request" modal: vendor, request type, ticket, what is asked."""
+    """The "New high-risk request" modal: vendor, request type, ticket, what is asked
+    (``summary`` pre-fills it, e.g. from a caller check)."""
     blocks: list[Block] = [
         section(
             "A high-risk request is cleared only after a *technical approver* and a *vendor "
@@ -107,7 +109,10 @@ def request_modal(
             label=plain("What exactly is requested"),
             hint=plain("Who asked, for which account or system, and what should be done.", 150),
             element=PlainTextInputElement(
-                action_id=ids.INPUT_SUMMARY, multiline=True, max_length=MAX_SUMMARY
+                action_id=ids.INPUT_SUMMARY,
+                multiline=True,
+                max_length=MAX_SUMMARY,
+                initial_value=summary[:MAX_SUMMARY] if summary else None,
             ),
         ),
     ]
@@ -211,7 +216,9 @@ def approve_modal(
         )
     elif isinstance(vendor.token, Ed25519Token):
         if challenge:
-            blocks.append(section(f"*Challenge for the vendor to sign:*\n`{escape(challenge)}`"))
+            blocks.append(
+                section(f"*Challenge for the vendor to sign:*\n`{escape_entities(challenge)}`")
+            )
         blocks.append(
             InputBlock(
                 block_id=ids.BLOCK_PROOF,

@@ -50,8 +50,9 @@ async def open_modal(
     vendor_id: str | None = None,
     verification: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    summary: str | None = None,
 ) -> None:
-    """Open the request modal (or say why not)."""
+    """Open the request modal (or say why not); ``summary`` pre-fills what is requested."""
     if not ui.services.settings.approvals_channel:
         await reply.send(NOT_CONFIGURED, bk.problem_blocks(NOT_CONFIGURED))
         return
@@ -61,6 +62,7 @@ async def open_modal(
         verification=verification,
         metadata=metadata,
         keep=ui.keep,
+        summary=summary,
     )
     await web_call(ui.cards.views_open, "views.open", trigger_id=trigger_id, view=view)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, PlainTextObject, SectionBlock
 
-from bot.approvals.machine import RequestKind, Slot
+from bot.approvals.machine import Event, RequestKind, Slot, State
 from bot.registry import Vendor, display_phone
-from handlers.blocks import MAX_SECTION, escape, safe
+from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
 
 MAX_TICKET = 64  # what people type: a ticket reference, a contact's name, a proof
 MAX_CONTACT = 100
@@ -31,6 +31,40 @@ KIND_LABEL = {
 }
 SLOT_LABEL = {Slot.TECHNICAL: "Technical approval", Slot.VENDOR_MANAGER: "Vendor manager approval"}
 ROLE_LABEL = {Slot.TECHNICAL: "technical approver", Slot.VENDOR_MANAGER: "vendor manager"}
+STATE_WORDS = {
+    State.PENDING: "waiting for two approvals",
+    State.PARTIALLY_APPROVED: "waiting for the second approval",
+    State.CLEARED: "cleared",
+    State.DENIED: "denied",
+    State.EXPIRED: "expired",
+    State.CANCELLED: "cancelled",
+}
+EVENT_WORDS = {
+    "open": "opened",
+    Event.APPROVE_TECHNICAL: "technical approval",
+    Event.APPROVE_VENDOR_MANAGER: "vendor manager approval",
+    Event.DENY: "denied",
+    Event.CANCEL: "cancelled",
+    Event.EXPIRE: "expired",
+}
+
+
+def state_words(state: str) -> str:
+    """A request state as people say it ("waiting for the second approval"), never its code."""
+    for key, words in STATE_WORDS.items():
+        if key == state:
+            return words
+    return state.replace("_", " ")
+
+
+def event_words(event: str) -> str:
+    """An audit event as people say it ("technical approval"), never its code."""
+    for key, words in EVENT_WORDS.items():
+        if key == event:
+            return words
+    return event.replace("_", " ")
+
+
 _VERDICT_MARK = {
     "verified": ":white_check_mark: Verified",
     "unverified": ":grey_question: Unverified",
@@ -64,7 +98,7 @@ def when(moment: dt.datetime) -> str:
 
 def user(user_id: str) -> str:
     """A user mention (ids come from the store: Slack-shaped, escaped anyway)."""
-    return f"<@{escape(user_id)}>"
+    return f"<@{escape_entities(user_id)}>"
 
 
 def slot_value(request_id: str, slot: Slot) -> str:

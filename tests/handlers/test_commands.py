@@ -31,7 +31,10 @@ async def test_domain_report_is_ephemeral_with_verdict_first_and_buttons(app: Ha
     text = _texts(data["blocks"])
     assert "imitates Northwind Software" in text
     assert "Call +1 206-555-0142 (from the vendor registry" in text
-    assert _action_ids(data["blocks"]) == ["share_report", "start_high_risk_request", "recheck"]
+    assert _action_ids(data["blocks"]) == ["share_report", "report_to_security", "recheck"]
+    assert data["blocks"][1]["text"]["text"].startswith(
+        ":telephone_receiver: *Call back on +1 206-555-0142, Mon-Fri 08:00-18:00 Pacific*"
+    )
     assert app.services.history.recent("U111")[0].report.target == "northwind-support.com"
 
 
@@ -70,7 +73,7 @@ async def test_help_and_empty_show_usage_with_paste_button(app: Harness) -> None
 
 
 async def test_unusable_input_gets_a_specific_answer(app: Harness) -> None:
-    await app.command("not a domain!")
+    await app.command("evil..example")
     (call,) = await app.slack.wait_for("response_url")
     text = _texts(call.data["blocks"])
     assert "not a valid domain" in text

@@ -485,9 +485,7 @@ def test_to_json_is_plain_data(dns_server: TestDNSServer, resolver: Resolver) ->
     assert got["signed_headers"][0] == "from"
 
 
-def test_ed25519_without_pynacl_is_unsupported_not_fail(
-    dns_server: TestDNSServer, tmp_path: Path
-) -> None:
+def test_ed25519_verifies_without_pynacl(dns_server: TestDNSServer, tmp_path: Path) -> None:
     key = mailsign.ed25519_key()
     mailsign.publish(dns_server, D, "ed", key)
     message = mailsign.sign(mailsign.build(), domain=D, selector="ed", key=key)
@@ -509,8 +507,8 @@ def test_ed25519_without_pynacl_is_unsupported_not_fail(
     got = json.loads(done.stdout)
 
     assert len(got) == 1
-    assert got[0]["result"] == "neutral"
-    assert "unsupported" in got[0]["reason"]
+    assert got[0]["result"] == "pass", got[0]["reason"]
+    assert got[0]["algorithm"] == "ed25519-sha256"
 
 
 def test_lf_line_endings_still_verify(dns_server: TestDNSServer, resolver: Resolver) -> None:

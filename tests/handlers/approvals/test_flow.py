@@ -303,6 +303,7 @@ async def test_two_people_clear_a_request_and_every_refusal_changes_nothing(flow
     assert len(_buttons(card)) == 4
     place = await flow.store.card(request.id)
     assert place is not None and place[0] == CHANNEL and place[1].startswith("1700000000.")
+    await flow._until(lambda: flow.dms_to("UREQ"))  # the DM follows the card
     assert "is posted in <#CAPPROVALS>" in _shown(flow.dms_to("UREQ")[0])
 
     text = await flow.refused(request, "technical", "UREQ")
@@ -460,7 +461,7 @@ def _client(flow: Flow) -> AsyncWebClient:
 
 
 async def test_start_from_a_report_attaches_the_verification(flow: Flow) -> None:
-    await flow.app.command("northwind-support.com", user="UREQ")
+    await flow.app.command("helpdesk@northwind-software.com", user="UREQ")
     (answer,) = await flow.slack.wait_for("response_url")
     button = next(
         e
@@ -482,7 +483,7 @@ async def test_start_from_a_report_attaches_the_verification(flow: Flow) -> None
     view = opened.data["view"]
     vendor = next(b for b in view["blocks"] if b.get("block_id") == ids.BLOCK_VENDOR)
     assert vendor["element"]["initial_option"]["value"] == "northwind"
-    assert "northwind-support[.]com" in json.dumps(view)
+    assert "helpdesk@northwind-software.com" in json.dumps(view)
     values = {
         ids.BLOCK_VENDOR: {ids.INPUT_VENDOR: {"selected_option": {"value": "northwind"}}},
         ids.BLOCK_KIND: {ids.INPUT_KIND: {"selected_option": {"value": "credential_reset"}}},
@@ -492,9 +493,10 @@ async def test_start_from_a_report_attaches_the_verification(flow: Flow) -> None
     assert (status, body) == (200, {})
     await flow._until(lambda: len(flow.cards_posted()) == 1)
     (request,) = await flow.store.list_open()
-    assert request.verification["target"] == "northwind-support.com"
-    assert request.verification["verdict"] in ("suspicious", "spoofed")
-    assert "northwind-support[.]com" in _shown(flow.cards_posted()[0])
+    assert request.verification["target"] == "helpdesk@northwind-software.com"
+    assert request.verification["verdict"] == "unverified"
+    assert "unknown_contact" in request.verification["reasons"]
+    assert "helpdesk@northwind-software.com" in _shown(flow.cards_posted()[0])
 
 
 async def test_request_modal_submission_is_checked(flow: Flow) -> None:
@@ -539,8 +541,12 @@ async def test_audit_subcommand_is_for_approvers(flow: Flow) -> None:
     (answer,) = await flow.slack.wait_for("response_url")
     shown = _shown(answer)
     assert answer.data["response_type"] == "ephemeral"
-    assert "*open* by <@UREQ>" in shown
-    assert "*approve_technical* by <@UALICE> (pending → partially_approved)" in shown
+    assert "*opened* by <@UREQ>" in shown
+    assert (
+        "*technical approval* by <@UALICE> "
+        "(waiting for two approvals → waiting for the second approval)"
+    ) in shown
+    assert "partially_approved" not in shown and "approve_technical" not in shown
     assert "called +1 206-555-0142" in shown and "Spoke with Dana Whitfield" in shown
     await flow.app.command(f"audit {request.id}", user="UNOBODY", token="a2")
     answers = await flow.slack.wait_for("response_url", 2)
@@ -564,3 +570,44 @@ async def test_without_an_approvals_channel_the_shortcut_says_what_to_set(
         (dm,) = await flow.slack.wait_for("chat.postMessage")
         assert dm.data["channel"] == "UREQ" and "DESKGUARD_APPROVALS_CHANNEL" in dm.data["text"]
         assert not flow.slack.find("views.open")
+
+
+async def test_caller_check_starts_a_request_prefilled_with_vendor_caller_and_request(
+    flow: Flow,
+) -> None:
+    values = {
+        ids.BLOCK_CALLER_VENDOR: {
+            ids.INPUT_CALLER_VENDOR: {"selected_option": {"value": "northwind"}}
+        },
+        ids.BLOCK_CALLER_NAME: {ids.INPUT_CALLER_NAME: {"value": "Dana Whitfield"}},
+        ids.BLOCK_CALLER_NUMBER: {ids.INPUT_CALLER_NUMBER: {"value": "+1 206 555 0110"}},
+        ids.BLOCK_CALLER_REQUEST: {ids.INPUT_CALLER_REQUEST: {"value": "Reset the MFA for jdoe"}},
+    }
+    metadata = json.dumps({"response_url": flow.slack.response_url("cc")})
+    assert await flow.submit(ids.VIEW_CHECK_CALLER, values, metadata, "UREQ") == (200, {})
+    (answer,) = await flow.slack.wait_for("response_url")
+    button = next(
+        e
+        for b in answer.data["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.ACTION_START_REQUEST
+    )
+    payload = {
+        "type": "block_actions",
+        "trigger_id": "t.caller",
+        "user": {"id": "UREQ", "team_id": TEAM},
+        "channel": {"id": "C111"},
+        "response_url": flow.slack.response_url("cs"),
+        "actions": [{"action_id": ids.ACTION_START_REQUEST, "value": button["value"]}],
+    }
+    await flow.app.interact(payload)
+    (opened,) = await flow.slack.wait_for("views.open")
+    view = opened.data["view"]
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks[ids.BLOCK_VENDOR]["element"]["initial_option"]["value"] == "northwind"
+    assert blocks[ids.BLOCK_SUMMARY]["element"]["initial_value"] == (
+        "Dana Whitfield (+1 206-555-0110) says they are from Northwind Software. They ask: "
+        "Reset the MFA for jdoe"
+    )
+    assert "+12065550110" in json.dumps(view)  # the verification it was started from

@@ -43,8 +43,12 @@ def test_audit_blocks_list_events_with_evidence_and_escaped_notes() -> None:
         ),
     ]
     text = dump(message_blocks.audit_blocks(signed, events))
-    assert "2026-11-02 09:00:00 UTC: *open* by <@UREQ> (pending)" in text
-    assert "*approve_technical* by <@UALICE> (pending → partially_approved)" in text
+    assert "2026-11-02 09:00:00 UTC: *opened* by <@UREQ> (waiting for two approvals)" in text
+    assert (
+        "*technical approval* by <@UALICE> "
+        "(waiting for two approvals → waiting for the second approval)"
+    ) in text
+    assert "partially_approved" not in text and "approve_technical" not in text
     assert "called +1 206-555-0142" in text and "vendor proof: totp" in text
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text
 
