@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_vs_mailauth.py [--messages 500] [--rounds 3]
 
 Generates a corpus of messages of 6-54 KB: RSA-2048 and Ed25519 signatures, ESP double signatures
-(the vendor's and the sending service's), ARC-sealed mailing-list relays, spoofs and tampered bodies.
+(the vendor's and the sending service's), ARC-sealed mailing-list relays, spoofs and tampered
+bodies.
 Both sides answer DNS from the same in-memory snapshot, get the same SMTP envelope (client IP, HELO,
 MAIL FROM) and are warmed up first; start-up is excluded. The script checks that both agree on every
 DKIM signature, DMARC and ARC result, then prints messages per second, CPU ms per message and the
@@ -44,7 +45,7 @@ VENDOR, VENDOR_IP, VENDOR_HELO = "northwind-software.com", "192.0.2.25", "mx.nor
 ESP, ESP_IP, ESP_HELO = "mailer-esp.example", "198.51.100.10", "out.mailer-esp.example"
 LIST, LIST_IP, LIST_HELO = "lists.partner.example", "198.51.100.40", "mx.lists.partner.example"
 ATTACKER_IP, ATTACKER_HELO = "203.0.113.66", "mail.attacker.example"
-WORDS = [
+WORDS = (
     "licence",
     "server",
     "update",
@@ -66,7 +67,7 @@ WORDS = [
     "shipment",
     "please",
     "review",
-]
+)
 KINDS = ("rsa", "ed25519", "esp_double", "arc_list", "spoof", "tampered")
 
 
@@ -149,7 +150,7 @@ def make_corpus(count: int) -> dict[str, Any]:
 
 
 def run_deskguard(corpus: dict[str, Any], rounds: int) -> tuple[list[dict[str, float]], list[Any]]:
-    """Verify every message ``rounds`` times in this process; return timings and the last results."""
+    """Verify every message ``rounds`` times here; return timings and the last results."""
     settings = Settings(registry=ROOT / "examples" / "vendors.yml", trusted_authserv_ids=(MTA,))
     resolver = Resolver(snapshot=Snapshot(corpus["dns"]))
     verifier = Verifier(settings, resolver, RegistryHolder(load_registry(settings.registry)))
@@ -274,7 +275,8 @@ def main() -> None:
     peer_t, peer_r = run_mailauth(corpus, args.rounds)
     n = len(sizes)
     print(
-        f"messages: {n}, {min(sizes) / 1024:.1f}-{max(sizes) / 1024:.1f} KB, kinds {', '.join(KINDS)}"
+        f"messages: {n}, {min(sizes) / 1024:.1f}-{max(sizes) / 1024:.1f} KB, "
+        f"kinds {', '.join(KINDS)}"
     )
     ratios = []
     for r, (o, p) in enumerate(zip(ours_t, peer_t, strict=True), 1):
@@ -282,7 +284,8 @@ def main() -> None:
         ratios.append(o_rate / p_rate)
         print(
             f"round {r}: deskguard {o_rate:7.1f} msg/s {o['cpu_ms'] / n:6.2f} ms CPU/msg | "
-            f"mailauth {p_rate:7.1f} msg/s {p['cpu_ms'] / n:6.2f} ms CPU/msg | ratio {ratios[-1]:.2f}x"
+            f"mailauth {p_rate:7.1f} msg/s {p['cpu_ms'] / n:6.2f} ms CPU/msg | "
+            f"ratio {ratios[-1]:.2f}x"
         )
     cpu_ratio = statistics.median(p["cpu_ms"] for p in peer_t) / statistics.median(
         o["cpu_ms"] for o in ours_t
