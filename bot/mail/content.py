@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from bot.mail.fastscan import ascii_stand_in, compile_bounded
+
 MAX_TEXT = 100_000
 MAX_PHONES = 20
 
@@ -173,13 +175,19 @@ def _normalized(text: str) -> str:
     return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
 
 
+# The same patterns run by RE2 (linear time, one pass each) on an ASCII stand-in of the text.
+_FAST_RISKS = tuple((code, compile_bounded(pattern)) for code, pattern in _RISKS)
+
+
 def classify_request(subject: str, body: str) -> list[RiskCategory]:
     """High-risk request categories in the subject and body, one per code, in a fixed order:
     credential_reset, mfa_reset, remote_access, patch_install, payment_change, urgency."""
     text = _normalized(f"{subject}\n{body[:MAX_TEXT]}")
+    stand_in = ascii_stand_in(text)
     found: list[RiskCategory] = []
-    for code, pattern in _RISKS:
-        match = pattern.search(text)
-        if match is not None:
-            found.append(RiskCategory(code=code, evidence=" ".join(match.group(0).split())))
+    for code, pattern in _FAST_RISKS:
+        span = pattern.search(text, stand_in)
+        if span is not None:
+            evidence = " ".join(text[span[0] : span[1]].split())
+            found.append(RiskCategory(code=code, evidence=evidence))
     return found

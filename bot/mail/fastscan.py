@@ -1,0 +1,99 @@
+"""Run a word-bounded, case-insensitive Python pattern with RE2: linear time, one DFA pass.
+
+:func:`compile_bounded` takes a pattern of the shape ``(?<!\\w)(?:...)(?!\\w)`` compiled with
+``re.IGNORECASE`` (the risk phrases in :mod:`bot.mail.content`) and gives a
+:class:`BoundedPattern` whose :meth:`~BoundedPattern.search` finds the same first match as the
+Python pattern, usually ~50x faster on long text. RE2 has no lookarounds and reads ``\\w``, ``\\s``,
+``\\d`` and case as ASCII, so the text is searched as an *ASCII stand-in* of the same length:
+a non-ASCII character becomes an ASCII character of the same class for these patterns (Python
+whitespace -> space, a decimal digit -> ``0``, another word character -> ``_``, a letter that
+Python's IGNORECASE matches to an ASCII letter -> that letter, anything else -> NUL), and the
+ASCII whitespace RE2 does not know (VT, FS..US) -> space. Match offsets are character offsets in
+the original text. Text with many non-ASCII characters, and any pattern RE2 cannot take, use the
+Python pattern itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import re2
+
+_HEAD, _TAIL = r"(?<!\w)", r"(?!\w)"
+# Non-ASCII characters that Python's IGNORECASE equates with an ASCII letter (tested exhaustively).
+_CASE_TWINS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+# ASCII whitespace in Python's \s that RE2's \s lacks.
+_ASCII_SPACE = bytes.maketrans(b"\x0b\x1c\x1d\x1e\x1f", b"     ")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Above this share of non-ASCII characters, the stand-in costs more than Python's own search.
+MAX_NON_ASCII_SHARE = 1 / 16
+# Stand-in characters: a pattern using one of them literally is left to Python.
+_STAND_INS = frozenset("0_\x00")
+_UNSUPPORTED = ("(?=", "(?!", "(?<", "\\b", "\\B", "(?P<m>", "\\A", "\\Z")
+
+
+@lru_cache(maxsize=4096)
+def _stand_in(ch: str) -> str:
+    twin = _CASE_TWINS.get(ch)
+    if twin is not None:
+        return twin
+    if ch.isspace():
+        return " "
+    if ch.isdecimal():
+        return "0"
+    if ch.isalnum() or ch == "_":
+        return "_"
+    return "\x00"
+
+
+def ascii_stand_in(text: str) -> bytes | None:
+    """``text`` as ASCII bytes of the same length with each character's class kept (see the
+    module docstring), or None when too much of it is non-ASCII to be worth it."""
+    if not text.isascii():
+        if len(text.encode("utf-8", "surrogatepass")) - len(text) > len(text) * MAX_NON_ASCII_SHARE:
+            return None
+        text = _NON_ASCII.sub(lambda m: _stand_in(m.group(0)), text)
+    return text.encode("ascii").translate(_ASCII_SPACE)
+
+
+@dataclass(frozen=True)
+class BoundedPattern:
+    """A Python pattern and, when it could be translated, its RE2 twin."""
+
+    python: re.Pattern[str]
+    fast: re2._Regexp | None
+    group: int = 0
+
+    def search(self, text: str, stand_in: bytes | None) -> tuple[int, int] | None:
+        """The span of the first match in ``text`` (``stand_in`` = :func:`ascii_stand_in`)."""
+        if self.fast is None or stand_in is None:
+            match = self.python.search(text)
+            return match.span() if match is not None else None
+        found = self.fast.search(stand_in)
+        return found.span(self.group) if found is not None else None
+
+
+def compile_bounded(pattern: re.Pattern[str]) -> BoundedPattern:
+    """The :class:`BoundedPattern` for a ``(?<!\\w)(?:...)(?!\\w)`` IGNORECASE pattern."""
+    source = pattern.pattern
+    shaped = source.startswith(_HEAD) and source.endswith(_TAIL)
+    inner = source[len(_HEAD) : -len(_TAIL)] if shaped else ""
+    usable = (
+        shaped
+        and source.isascii()
+        and pattern.flags & re.IGNORECASE
+        and not pattern.flags & (re.ASCII | re.MULTILINE | re.DOTALL | re.VERBOSE)
+        and not _STAND_INS & set(source)
+        and not any(token in inner for token in _UNSUPPORTED)
+    )
+    if not usable:
+        return BoundedPattern(pattern, None)
+    options = re2.Options()
+    options.case_sensitive = False
+    try:
+        fast = re2.compile(rf"(?:^|\W)(?P<m>{inner})(?:\W|$)", options)
+    except re2.error:
+        return BoundedPattern(pattern, None)
+    return BoundedPattern(pattern, fast, fast.groupindex["m"])
