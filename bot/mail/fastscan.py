@@ -31,6 +31,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 MAX_NON_ASCII_SHARE = 1 / 16
 # Stand-in characters: a pattern using one of them literally is left to Python.
 _STAND_INS = frozenset("0_\x00")
+SET_MAX_MEM = 32 << 20
 _UNSUPPORTED = ("(?=", "(?!", "(?<", "\\b", "\\B", "(?P<m>", "\\A", "\\Z")
 
 
@@ -65,6 +66,7 @@ class BoundedPattern:
     python: re.Pattern[str]
     fast: re2._Regexp | None
     group: int = 0
+    source: str = ""
 
     def search(self, text: str, stand_in: bytes | None) -> tuple[int, int] | None:
         """The span of the first match in ``text`` (``stand_in`` = :func:`ascii_stand_in`)."""
@@ -90,10 +92,51 @@ def compile_bounded(pattern: re.Pattern[str]) -> BoundedPattern:
     )
     if not usable:
         return BoundedPattern(pattern, None)
-    options = re2.Options()
-    options.case_sensitive = False
+    source = rf"(?:^|\W)(?P<m>{inner})(?:\W|$)"
     try:
-        fast = re2.compile(rf"(?:^|\W)(?P<m>{inner})(?:\W|$)", options)
+        fast = re2.compile(source, _options())
     except re2.error:
         return BoundedPattern(pattern, None)
-    return BoundedPattern(pattern, fast, fast.groupindex["m"])
+    return BoundedPattern(pattern, fast, fast.groupindex["m"], source)
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    return options
+
+
+class PatternSet:
+    """Which of several :class:`BoundedPattern` can match, in one RE2 pass over the stand-in.
+
+    RE2::Set reports "no match" also when its DFA fails; a many-match DFA fails only when its
+    memory cannot hold a handful of states (it does not bail out when slow), which a budget of
+    :data:`SET_MAX_MEM` bytes for these small patterns rules out.
+    """
+
+    def __init__(self, patterns: list[BoundedPattern]) -> None:
+        self.patterns = patterns
+        options = _options()
+        options.max_mem = SET_MAX_MEM
+        self._set: re2.Set | None = re2.Set.SearchSet(options)
+        self._index: dict[int, int] = {}
+        try:
+            for i, pattern in enumerate(patterns):
+                if pattern.fast is not None:
+                    self._index[self._set.Add(pattern.source)] = i
+            self._set.Compile()
+        except re2.error:
+            self._set = None
+
+    def search_all(self, text: str, stand_in: bytes | None) -> list[tuple[int, int] | None]:
+        """The first match of each pattern in ``text`` (None where it has none)."""
+        possible: set[int] | None = None
+        if self._set is not None and stand_in is not None:
+            possible = {self._index[i] for i in self._set.Match(stand_in) or ()}
+        out: list[tuple[int, int] | None] = []
+        for i, pattern in enumerate(self.patterns):
+            if possible is not None and pattern.fast is not None and i not in possible:
+                out.append(None)
+            else:
+                out.append(pattern.search(text, stand_in))
+        return out
