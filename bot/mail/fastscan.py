@@ -140,3 +140,41 @@ class PatternSet:
             else:
                 out.append(pattern.search(text, stand_in))
         return out
+
+
+@dataclass(frozen=True)
+class FastSearch:
+    """Whether a Python pattern occurs in a text, answered by RE2 on the ASCII stand-in."""
+
+    python: re.Pattern[str]
+    fast: re2._Regexp | None
+
+    def found(self, text: str) -> bool:
+        """True when ``self.python.search(text)`` would find a match."""
+        stand_in = ascii_stand_in(text) if self.fast is not None else None
+        if self.fast is None or stand_in is None:
+            return self.python.search(text) is not None
+        return self.fast.search(stand_in) is not None
+
+
+def compile_search(pattern: re.Pattern[str]) -> FastSearch:
+    """A :class:`FastSearch` for ``pattern`` (IGNORECASE and MULTILINE are carried over; a
+    pattern with lookarounds, back-references or other flags stays with Python)."""
+    source = pattern.pattern
+    allowed = re.IGNORECASE | re.MULTILINE | re.UNICODE
+    usable = (
+        source.isascii()
+        and not pattern.flags & ~allowed
+        and not _STAND_INS & set(source)
+        and not any(token in source for token in _UNSUPPORTED)
+        and not re.search(r"\\[1-9]|\(\?P=", source)
+    )
+    if not usable:
+        return FastSearch(pattern, None)
+    options = re2.Options()
+    options.case_sensitive = not pattern.flags & re.IGNORECASE
+    prefix = "(?m)" if pattern.flags & re.MULTILINE else ""
+    try:
+        return FastSearch(pattern, re2.compile(prefix + source, options))
+    except re2.error:
+        return FastSearch(pattern, None)

@@ -123,3 +123,41 @@ def test_classify_request_agrees_with_python_re_on_random_text() -> None:
             body = body * rng.randint(2, 4)
         got = [(r.code, r.evidence) for r in classify_request("Subject", body)]
         assert got == _reference("Subject", body), repr(body)
+
+
+def test_inline_forward_markers_found_as_python_finds_them() -> None:
+    from bot.mail.message import _INLINE_MARKERS, _INLINE_MARKERS_FAST
+
+    assert _INLINE_MARKERS_FAST.fast is not None
+    pieces = (
+        "---",
+        "----------",
+        "-",
+        " ",
+        "\n",
+        "\u2028",
+        "\u00a0",
+        "\x0b",
+        "Forwarded message",
+        "FORWARDED MESSAGE",
+        "original message",
+        "Begin forwarded message",
+        ":",
+        "\u0130",
+        "x",
+        "forwarded  message",
+    )
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        expected = _INLINE_MARKERS.search(text) is not None
+        assert _INLINE_MARKERS_FAST.found(text) is expected, repr(text)
+
+
+def test_patterns_re2_cannot_take_stay_with_python() -> None:
+    for source in (r"(a)\1", r"a(?=b)", r"\bword\b", r"x_y"):
+        search = fastscan.compile_search(re.compile(source))
+        assert search.fast is None
+        assert search.found("zz (a)a ab word x_y") is (
+            re.search(source, "zz (a)a ab word x_y") is not None
+        )
