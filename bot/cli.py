@@ -16,15 +16,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError, InputError, RegistryError
-from bot.registry import display_phone, load_registry
 from bot.report import Report, Severity, Verdict
-from bot.settings import Settings, load_settings
-from bot.verify.advice import headline, next_steps
-from bot.verify.verifier import RegistryHolder, Verifier
+
+if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast
+    from bot.settings import Settings
+    from bot.verify.verifier import Verifier
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -101,6 +100,8 @@ def _date(text: str) -> dt.datetime:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.settings import load_settings
+
     overrides: dict[str, Any] = {}
     if getattr(args, "registry", None) is not None:
         overrides["registry"] = args.registry
@@ -115,6 +116,9 @@ def _use_colour(stream: TextIO) -> bool:
 
 def render_text(report: Report, *, colour: bool = False) -> str:
     """The terminal form: verdict first, then why, then what to do."""
+    from bot.registry import display_phone
+    from bot.verify.advice import headline, next_steps
+
     verdict = report.verdict.value.upper()
     if colour:
         verdict = f"{_COLOURS[report.verdict]} {verdict} {_RESET}"
@@ -145,6 +149,10 @@ def _is_file_target(target: str) -> bool:
 
 
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dns import Resolver
+    from bot.registry import load_registry
+    from bot.verify.verifier import RegistryHolder, Verifier
+
     holder = RegistryHolder(load_registry(settings.registry))
     resolver = Resolver.from_settings(settings)
     verifier = Verifier(settings, resolver, holder)
@@ -190,6 +198,7 @@ def _read_head(path: Path, size: int) -> bytes:
 
 
 async def _spf(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dns import Resolver
     from bot.mail.spf import check_spf_async
 
     try:
@@ -206,6 +215,9 @@ async def _spf(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _registry_check(args: argparse.Namespace) -> int:
+    from bot.registry import load_registry
+    from bot.settings import load_settings
+
     settings = load_settings()
     path = args.path or settings.registry
     try:
@@ -255,6 +267,7 @@ def _registry_check(args: argparse.Namespace) -> int:
 
 async def _audit_export(args: argparse.Namespace) -> int:
     from bot.approvals.audit_export import run_audit_export
+    from bot.settings import load_settings
 
     return await run_audit_export(load_settings(), args.since, args.format, sys.stdout)
 
@@ -300,7 +313,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         print(f"deskguard: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 70
+    if argv is None and _fast_exit_ok():
+        _exit_now(code)
     sys.exit(code)
+
+
+def _fast_exit_ok() -> bool:
+    """Skip the interpreter's teardown (~90 ms) for one-shot commands from the console."""
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    return command in ("verify", "spf", "registry")
+
+
+def _exit_now(code: int) -> None:
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or EXIT_USAGE
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import dns.asyncresolver
-import dns.exception
-import dns.message
-import dns.name
-import dns.nameserver
-import dns.rdataclass
-import dns.rdatatype
-import dns.resolver
+import dns._features
 
-from bot.errors import ConfigError
+# deskguard never speaks DNS over HTTPS: without this, dns.asyncresolver imports the whole DoH
+# stack (httpx, h2, anyio: ~100 ms at start-up). Must run before dns.query is imported.
+dns._features.force("doh", False)
+
+import dns.asyncresolver  # noqa: E402
+import dns.exception  # noqa: E402
+import dns.message  # noqa: E402
+import dns.name  # noqa: E402
+import dns.nameserver  # noqa: E402
+import dns.rdataclass  # noqa: E402
+import dns.rdatatype  # noqa: E402
+import dns.resolver  # noqa: E402
+
+from bot.errors import ConfigError  # noqa: E402
 
 NEGATIVE_TTL_DEFAULT = 60
 NEGATIVE_TTL_MAX = 300

@@ -13,7 +13,12 @@ from bot.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _LOCAL_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
-_PSL = PublicSuffixList()
+
+
+@lru_cache(maxsize=1)
+def _psl() -> PublicSuffixList:
+    """The Public Suffix List, parsed on first use (~40 ms), not at import."""
+    return PublicSuffixList()
 
 
 class InvalidName(InputError):
@@ -91,13 +96,13 @@ def registrable_domain(domain: str) -> str:
 
     A domain that is itself a public suffix is returned unchanged.
     """
-    reg = _PSL.privatesuffix(domain)
+    reg = _psl().privatesuffix(domain)
     return reg if reg else domain
 
 
 def public_suffix(domain: str) -> str:
     """The public suffix (e.g. ``co.uk``) of a normalized domain."""
-    return _PSL.publicsuffix(domain) or domain.rsplit(".", 1)[-1]
+    return _psl().publicsuffix(domain) or domain.rsplit(".", 1)[-1]
 
 
 def is_subdomain_of(domain: str, parent: str) -> bool:

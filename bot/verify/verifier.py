@@ -10,19 +10,20 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.dns import Resolver
 from bot.errors import InputError
 from bot.mail.arrival import Arrival, Envelope
-from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
 from bot.names import Address, InvalidName, normalize_domain, parse_address
 from bot.registry import Registry, RegistryHolder
 from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings
 from bot.verify.identity import Identity, IdentityResolver
 from bot.verify.lookalike import LookalikeIndex
-from bot.verify.message import verify_parsed
+
+if TYPE_CHECKING:
+    from bot.mail.message import HeadersOnly
 from bot.verify.posture import check_posture
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
@@ -145,6 +146,9 @@ class Verifier:
         """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
         when the bytes are not a usable message. ``arrival`` says whether it came through our own
         mail path (RAW) or as a file; ``envelope`` is the SMTP transaction when known."""
+        from bot.mail.message import parse_message  # the mail engine only for messages
+        from bot.verify.message import verify_parsed
+
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
         return await verify_parsed(
             msg,
@@ -159,6 +163,9 @@ class Verifier:
     async def verify_headers(self, fields: HeadersOnly) -> Report:
         """Verify a headers-only email (Slack's forwarded email, pasted text): identity and
         content only; the verdict is at best unverified."""
+        from bot.mail.message import parse_headers_only
+        from bot.verify.message import verify_parsed
+
         return await verify_parsed(
             parse_headers_only(fields), self.identity, self.resolver, self.settings
         )
