@@ -18,7 +18,8 @@ gets one message of every kind (imports, DNS cache, connections), not counted.
 Then queue memory per message: the gate with no worker running; Redis ``MEMORY USAGE`` of the
 stream (and of every key in the database) divided by the messages queued. Also printed: server CPU
 per message, peak RSS, load average (the machine may be shared: CPU ms/msg is the steadier figure).
-Redis database ``--redis-db`` is flushed before and after every scenario.
+Redis database ``--redis-db`` is flushed before and after every scenario. With
+BENCH_INBOUND_PROFILE=DIR each server runs under cProfile and leaves DIR/NAME.prof.
 
 Then the gate ratios (issue 13): server CPU per message of C (the whole gate on SQLite: HTTP,
 queue, worker, verification, Slack card) divided by the CPU per message of verification alone
@@ -340,8 +341,11 @@ async def start_server(
         env["DESKGUARD_TRIAGE_CHANNEL"] = CHANNEL
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
+        profile = os.environ.get("BENCH_INBOUND_PROFILE")  # a folder: cProfile each server
+        prefix = ["-m", "cProfile", "-o", f"{profile}/{name}.prof"] if profile else []
         process = await asyncio.create_subprocess_exec(
             str(PYTHON),
+            *prefix,
             "-m",
             "bot",
             "serve",
@@ -638,7 +642,9 @@ async def queue_memory(
     return Memory(queued, average, stream, total, after - before)
 
 
-def verification_alone(dns: TestDNSServer, samples: Sequence[Sample], rounds: int = 2) -> float:
+async def verification_alone(
+    dns: TestDNSServer, samples: Sequence[Sample], rounds: int = 2
+) -> float:
     """CPU ms per message of ``Verifier.verify_message`` alone, as the gate calls it (RAW
     arrival, our MX trusted), warm DNS cache; the best of ``rounds`` passes."""
     from bot.dns import Resolver
@@ -655,16 +661,12 @@ def verification_alone(dns: TestDNSServer, samples: Sequence[Sample], rounds: in
         for sample in samples:
             await verifier.verify_message(sample.raw, arrival=Arrival.RAW)
 
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(one_pass())  # warm: imports, DNS cache
-        best = float("inf")
-        for _ in range(rounds):
-            started = time.process_time()
-            loop.run_until_complete(one_pass())
-            best = min(best, time.process_time() - started)
-    finally:
-        loop.close()
+    await one_pass()  # warm: imports, DNS cache
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        await one_pass()
+        best = min(best, time.process_time() - started)
     return best / len(samples) * 1000
 
 
@@ -785,7 +787,7 @@ async def amain(args: argparse.Namespace) -> int:
             alone = None
             if "C" in chosen:
                 print("running verification alone ...", flush=True)
-                alone = verification_alone(dns, samples)
+                alone = await verification_alone(dns, samples)
             memory = None
             if "MEMORY" in chosen:
                 print("running queue memory ...", flush=True)

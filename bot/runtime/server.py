@@ -20,6 +20,7 @@ import sys
 from enum import StrEnum
 from urllib.parse import parse_qs
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -243,7 +244,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    background = _start_background(services, bolt_app, queue, store, jobs, loop)
+    # one HTTP session (kept-alive connections) for the workers' cards: no TCP set-up per card
+    cards_session = aiohttp.ClientSession()
+    background = _start_background(services, bolt_app, queue, store, jobs, loop, cards_session)
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
     try:
@@ -262,6 +265,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
+        await cards_session.close()
         await queue.close()
         await store.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -280,6 +284,7 @@ def _start_background(
     store: ApprovalStore,
     stop: asyncio.Event,
     loop: asyncio.AbstractEventLoop,
+    cards_session: aiohttp.ClientSession | None = None,
 ) -> list[asyncio.Task[None]]:
     """Inbound workers, registry reload, review reminders and the approval expiry sweeper,
     all stopping on ``stop``."""
@@ -300,8 +305,20 @@ def _start_background(
         sweeper = run_expiry_sweeper(stop, services.approvals, card_updater(client, services))
         tasks.append(asyncio.create_task(sweeper))
     if settings.triage_channel:
+        cards_client = client
+        if cards_session is not None:
+            cards_client = AsyncWebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                retry_handlers=client.retry_handlers,
+                session=cards_session,
+            )
         poster = make_triage_poster(
-            client, settings.triage_channel, lambda: services.current_registry, services.metrics
+            cards_client,
+            settings.triage_channel,
+            lambda: services.current_registry,
+            services.metrics,
         )
         for index in range(settings.workers):
             worker = InboundWorker(
