@@ -18,7 +18,7 @@ from email.policy import default as default_policy
 from bot.errors import InputError, TooLargeError
 from bot.mail.fastscan import compile_search
 from bot.mail.htmltext import html_to_text
-from bot.mail.mime import MAX_TEXT_CHARS, body_text, first_forwarded
+from bot.mail.mime import MAX_TEXT_CHARS, Part, body_text, first_forwarded, iter_parts
 from bot.mail.outlook import MSG_NOTE, is_ole, read_msg
 from bot.mail.rawheaders import (
     Defect,
@@ -161,7 +161,8 @@ def parse_message(
     defects: list[Defect] = []
     current, depth, path = data, 0, THE_MESSAGE
     while True:
-        found = first_forwarded(current, notes)
+        parts = list(iter_parts(current))  # one MIME walk per level, shared with body_text
+        found = first_forwarded(current, notes, parts)
         if found is None:
             break
         name, inner = found
@@ -183,7 +184,7 @@ def parse_message(
         path = f"{shown} (depth {depth})"
     if depth:
         notes.append(f"verified the forwarded original in {path}, not the message that carried it")
-    msg = _from_raw(current, notes=notes)
+    msg = _from_raw(current, notes=notes, parts=parts)  # parts of `current`
     msg.defects[:0] = defects
     msg.forward_depth = depth
     msg.part_path = path
@@ -266,11 +267,11 @@ def _is_message(data: bytes) -> bool:
     return True
 
 
-def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
+def _from_raw(raw: bytes, *, notes: list[str], parts: list[Part] | None = None) -> ParsedMessage:
     block, _ = split_message(raw)
     scan = scan_headers(block)
     notes.extend(scan.notes)
-    msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes))
+    msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes, parts))
     _mark_inline_forward(msg)
     return msg
 

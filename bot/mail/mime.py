@@ -146,11 +146,12 @@ def part_text(part: Part, notes: list[str]) -> str:
     return text
 
 
-def body_text(raw: bytes, notes: list[str]) -> str:
+def body_text(raw: bytes, notes: list[str], parts: list[Part] | None = None) -> str:
     """The message's readable text: the first inline text/plain part, else the first text/html
-    part stripped to text; at most :data:`MAX_TEXT_CHARS` characters."""
+    part stripped to text; at most :data:`MAX_TEXT_CHARS` characters. ``parts``: the message's
+    :func:`iter_parts`, when the caller already walked it."""
     html: Part | None = None
-    for part in iter_parts(raw):
+    for part in iter_parts(raw) if parts is None else parts:
         if part.is_forwarded_message or part.is_attachment:
             continue
         if part.content_type == "text/plain":
@@ -162,9 +163,11 @@ def body_text(raw: bytes, notes: list[str]) -> str:
     return ""
 
 
-def first_forwarded(raw: bytes, notes: list[str]) -> tuple[str | None, bytes] | None:
+def first_forwarded(
+    raw: bytes, notes: list[str], parts: list[Part] | None = None
+) -> tuple[str | None, bytes] | None:
     """The first forwarded message attached to ``raw``: (attachment name, its raw bytes)."""
-    for part in iter_parts(raw):
+    for part in iter_parts(raw) if parts is None else parts:
         if part.is_forwarded_message:
             data = decode_transfer(part, notes)
             if data.strip():
