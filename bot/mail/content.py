@@ -57,6 +57,9 @@ def _undo_lookalikes(text: str) -> str:
 # _PHONE_MARGIN characters from any digit cannot be part of one, so only windows around digit
 # clusters are scanned (phonenumbers' own matcher, unchanged, runs on each window).
 _PHONE_MARGIN = 64
+# No region has valid numbers shorter than 4 digits (phonenumbers' metadata); with 3 real digits
+# a run's lookalike letters could still make a fourth. Fewer digits than this: no phone number.
+_MIN_WINDOW_DIGITS = 3
 _DIGITS = re.compile(r"\d+")
 # On the ASCII stand-in every decimal digit is 0-9: mark digits 1, the rest 0, and find runs.
 _DIGIT_MARKS = bytes.maketrans(
@@ -81,16 +84,16 @@ def _digit_runs(text: str) -> Iterator[tuple[int, int]]:
 
 def _digit_windows(text: str) -> list[tuple[int, int]]:
     """Spans of ``text`` around its digit runs, with :data:`_PHONE_MARGIN` either side, merged
-    where they touch."""
-    windows: list[tuple[int, int]] = []
+    where they touch; a span with fewer than :data:`_MIN_WINDOW_DIGITS` digits is left out."""
+    windows: list[tuple[int, int, int]] = []
     for start, end in _digit_runs(text):
         lo = max(0, start - _PHONE_MARGIN)
         hi = min(len(text), end + _PHONE_MARGIN)
         if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], hi)
+            windows[-1] = (windows[-1][0], hi, windows[-1][2] + end - start)
         else:
-            windows.append((lo, hi))
-    return windows
+            windows.append((lo, hi, end - start))
+    return [(lo, hi) for lo, hi, digits in windows if digits >= _MIN_WINDOW_DIGITS]
 
 
 def find_phone_numbers(text: str, region: str = "US") -> list[PhoneMention]:

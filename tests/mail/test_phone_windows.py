@@ -7,6 +7,7 @@ import random
 import phonenumbers
 
 from bot.mail.content import (
+    _MIN_WINDOW_DIGITS,
     _PHONE_MARGIN,
     MAX_PHONES,
     MAX_TEXT,
@@ -63,19 +64,36 @@ PIECES = (
     "x" * 70,
     " " * 80,
     "-",
+    "12",
+    "4",
+    "+1",
+    "+290 4",
+    "+683 4002",
+    "+49 30 1234",
 )
 
 
 def test_windows_cover_every_digit_with_a_margin() -> None:
-    text = "abc 12 " + "y" * 200 + " 3 tail"
+    text = "abc 123 " + "y" * 200 + " 3 tail 45"
     windows = _digit_windows(text)
-    assert windows == [(0, 6 + _PHONE_MARGIN), (208 - _PHONE_MARGIN, len(text))]
+    assert windows == [(0, 7 + _PHONE_MARGIN), (209 - _PHONE_MARGIN, len(text))]
+    assert _digit_windows("room 12" + "y" * 200 + "floor 4") == []  # too few digits for a phone
     assert _digit_windows("no digits here") == []
+
+
+def test_no_region_has_numbers_shorter_than_four_digits() -> None:
+    regions = phonenumbers.SUPPORTED_REGIONS
+    shortest = min(
+        min((n for n in md.general_desc.possible_length if n > 0), default=99)
+        for md in (phonenumbers.PhoneMetadata.metadata_for_region(r) for r in regions)
+        if md is not None
+    )
+    assert shortest >= 4 > _MIN_WINDOW_DIGITS
 
 
 def test_windowed_scan_agrees_with_whole_text_scan() -> None:
     rng = random.Random(7)
-    for _ in range(400):
+    for _ in range(600):
         text = " ".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14)))
         region = rng.choice(("US", "GB"))
         assert find_phone_numbers(text, region) == _whole_text(text, region), repr(text)
