@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+import publicsuffixlist
 from publicsuffixlist import PublicSuffixList
 
 from bot.errors import InputError
@@ -17,8 +21,50 @@ _LOCAL_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 
 @lru_cache(maxsize=1)
 def _psl() -> PublicSuffixList:
-    """The Public Suffix List, parsed on first use (~40 ms), not at import."""
-    return PublicSuffixList()
+    """The Public Suffix List, built on first use, not at import: from the prebuilt table in the
+    user's cache (~5 ms) when there is one for the installed list, else parsed (~40-70 ms: every
+    rule IDNA-encoded) and the table saved for the next process."""
+    path = psl_table_path()
+    try:
+        rules = path.read_text(encoding="utf-8").splitlines()
+        if rules and rules[0] == _PSL_TABLE_MAGIC:
+            return PublicSuffixList(rules[1:], accept_encoded_idn=False)
+    except (OSError, UnicodeDecodeError):
+        pass
+    psl = PublicSuffixList()
+    _save_psl_table(path, psl)
+    return psl
+
+
+_PSL_TABLE_MAGIC = "# deskguard prebuilt public suffix table v1"
+
+
+def psl_table_path() -> Path:
+    """Where the prebuilt table for the installed publicsuffixlist lives (XDG cache)."""
+    source = Path(publicsuffixlist.PSLFILE)
+    try:
+        stat = source.stat()
+        stamp = f"{stat.st_size}-{int(stat.st_mtime)}"
+    except OSError:
+        stamp = "unknown"
+    version = getattr(publicsuffixlist, "__version__", "unknown")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "deskguard" / f"psl-{version}-{stamp}.txt"
+
+
+def _save_psl_table(path: Path, psl: PublicSuffixList) -> None:
+    """Write the parsed rules (IDNA forms included) for the next process; best effort."""
+    rules = sorted(getattr(psl, "_publicsuffix", ()))
+    if not rules or getattr(psl, "_maxlabel", None) != max(r.count(".") + 1 for r in rules):
+        return  # the library's internals changed: keep parsing
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".psl-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join([_PSL_TABLE_MAGIC, *rules]) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        return
 
 
 class InvalidName(InputError):
