@@ -25,6 +25,8 @@ def _psl() -> PublicSuffixList:
     user's cache (~5 ms) when there is one for the installed list, else parsed (~40-70 ms: every
     rule IDNA-encoded) and the table saved for the next process."""
     path = psl_table_path()
+    if path is None:
+        return PublicSuffixList()
     try:
         rules = path.read_text(encoding="utf-8").splitlines()
         if rules and rules[0] == _PSL_TABLE_MAGIC:
@@ -39,7 +41,7 @@ def _psl() -> PublicSuffixList:
 _PSL_TABLE_MAGIC = "# deskguard prebuilt public suffix table v1"
 
 
-def psl_table_path() -> Path:
+def psl_table_path() -> Path | None:
     """Where the prebuilt table for the installed publicsuffixlist lives (XDG cache)."""
     source = Path(publicsuffixlist.PSLFILE)
     try:
@@ -48,7 +50,10 @@ def psl_table_path() -> Path:
     except OSError:
         stamp = "unknown"
     version = getattr(publicsuffixlist, "__version__", "unknown")
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except (RuntimeError, KeyError):  # no home directory (an unnamed uid in a container)
+        return None  # never a shared place such as /tmp: others could plant a table there
     return base / "deskguard" / f"psl-{version}-{stamp}.txt"
 
 

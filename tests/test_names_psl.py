@@ -34,7 +34,7 @@ def test_table_is_written_then_read_with_the_same_answers(cache_home: Path) -> N
     reference = PublicSuffixList()
     parsed = names._psl()
     table = names.psl_table_path()
-    assert table.is_relative_to(cache_home) and table.exists()
+    assert table is not None and table.is_relative_to(cache_home) and table.exists()
     names._psl.cache_clear()
     from_table = names._psl()
     assert from_table is not parsed
@@ -45,6 +45,7 @@ def test_table_is_written_then_read_with_the_same_answers(cache_home: Path) -> N
 
 def test_a_foreign_file_is_not_used(cache_home: Path) -> None:
     table = names.psl_table_path()
+    assert table is not None
     table.parent.mkdir(parents=True)
     table.write_text("com\nnorthwind-software.com\n", encoding="utf-8")  # no magic line
     assert names._psl().privatesuffix("a.northwind-software.com") == "northwind-software.com"
