@@ -49,7 +49,8 @@ def main() -> None:
     html = eml(body="<p>Call 1-8OO-555-0199</p>" * 20_000, content_type="text/html; charset=utf-8")
     text = "Please reset your password urgently, call 1-8OO-555-0199. " * 1800
     cases: list[tuple[str, Callable[[], object]]] = [
-        ("60 nested forwards", lambda: parse_message(forwards)),
+        ("60 nested forwards", lambda: parse_message(forwards, unwrap=True)),
+        ("60 nested forwards, as arrived", lambda: parse_message(forwards)),
         (f"{len(big) / 2**20:.1f} MB message", lambda: parse_message(big)),
         ("64 KB random bytes (refused)", random_bytes),
         ("5,000 headers", lambda: parse_message(many)),

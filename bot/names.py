@@ -156,6 +156,28 @@ def public_suffix(domain: str) -> str:
     return _psl().publicsuffix(domain) or domain.rsplit(".", 1)[-1]
 
 
+# Special-use top-level names (RFC 2606, 6761, 6762, 7686, 9476): not in the public suffix list,
+# yet names under them are domains to any mail or chat client.
+_SPECIAL_USE = frozenset(
+    {"example", "test", "invalid", "localhost", "local", "onion", "internal", "arpa", "alt"}
+)
+
+
+def ends_in_public_suffix(name: str) -> bool:
+    """True when ``name`` is a real domain: two labels or more ending in a public suffix (or a
+    special-use name such as ``.example``). ``j.doe`` and ``setup.exe`` are not."""
+    text = name.rstrip(".")
+    if "." not in text:
+        return False
+    if text.rsplit(".", 1)[-1].lower() in _SPECIAL_USE:
+        return True
+    try:
+        domain = normalize_domain(text)
+    except InvalidName:
+        return False
+    return _psl().publicsuffix(domain, accept_unknown=False) is not None
+
+
 def is_subdomain_of(domain: str, parent: str) -> bool:
     """True when ``domain`` equals ``parent`` or lies below it."""
     return domain == parent or domain.endswith("." + parent)

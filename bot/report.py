@@ -127,6 +127,19 @@ CATALOGUE: dict[str, Code] = {
     "inline_forward": Code(
         _W, _U, "The email was forwarded inline and lost its headers: forward it as an attachment."
     ),
+    # evidence (issue 10)
+    "attached_message": Code(
+        _W,
+        _V,
+        "The message carries an attached email; it was not sent by that email's author, and "
+        "the attachment never lifts the verdict.",
+    ),
+    "header_evidence_only": Code(
+        _W,
+        _U,
+        "Only typed headers (trusted hop SPF, Authentication-Results) in a file or attachment "
+        "claim the sender; they are shown, not counted.",
+    ),
 }
 
 

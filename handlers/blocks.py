@@ -1,8 +1,10 @@
 """Pure Block Kit builders (slack_sdk model classes): reports, vendor cards, help, modal, App Home.
 
-Every piece of text that came from an email or a user goes through :func:`safe`: domains and links
-are defanged (registered vendor domains excepted) and ``&``, ``<``, ``>`` are escaped, so a subject
-like ``<!channel>`` or ``<https://evil|bank>`` shows as text and pings or links nothing.
+Every piece of text that came from an email or a user goes through :func:`safe` (or at least
+:func:`escape`): real domains and links are defanged (registered vendor domains excepted), ``&``,
+``<``, ``>`` are escaped and mrkdwn's formatting characters are neutralized, so a subject like
+``<!channel>``, ``<https://evil|bank>`` or ``:white_check_mark: *Verified by deskguard*`` shows
+as text and pings, links, formats and draws nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.names import ends_in_public_suffix
 from bot.registry import Registry, Vendor, display_phone
 from bot.report import Report, Severity, Verdict
 from bot.runtime.history import Entry
@@ -61,19 +64,38 @@ EML_HOWTO = (
 )
 
 
-def escape(text: str) -> str:
-    """Escape text for mrkdwn: ``&``, ``<`` and ``>`` (Slack's three control characters)."""
+# mrkdwn formatting, made inert by a look-alike that Slack does not parse: bold, strike, code,
+# italic (an underscore at a word edge: ``svc_northwind`` keeps its own) and emoji shortcodes.
+_FORMAT = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+_EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_SHORTCODE = re.compile(r":(?=[\w+'-]{1,100}:)")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+def escape_entities(text: str) -> str:
+    """Escape only ``&``, ``<`` and ``>``: for deskguard's own text shown as code, which must stay
+    exactly as written (a challenge to copy, an id)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escape(text: str) -> str:
+    """Text that shows in mrkdwn exactly as text: ``&``, ``<`` and ``>`` escaped (no mention,
+    link or command), and bold, italic, strike, code and ``:emoji:`` neutralized."""
+    text = _SHORTCODE.sub("\u2236", escape_entities(text).translate(_FORMAT))
+    return _EDGE_UNDERSCORE.sub("\u02cd", text)
+
+
 def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
-    """Make every link and host name in ``text`` unclickable (``evil[.]example``,
-    ``hxxps://``), except hosts at or below a domain in ``keep``."""
+    """Make every link and real domain name in ``text`` unclickable (``evil[.]example``,
+    ``hxxps://``), except hosts at or below a domain in ``keep``. Only names that end in a public
+    suffix are domains: ``j.doe`` or ``setup.exe`` stay as typed."""
 
     def host(match: re.Match[str]) -> str:
         name = match.group(1)
         lowered = name.lower()
         if any(lowered == d or lowered.endswith("." + d) for d in keep):
+            return name
+        if not ends_in_public_suffix(name):
             return name
         return name.replace(".", "[.]")
 
@@ -82,9 +104,10 @@ def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
 
 
 def safe(text: str, keep: frozenset[str] = frozenset(), limit: int = MAX_LINE) -> str:
-    """Untrusted text ready for mrkdwn: clipped, defanged, escaped."""
+    """Untrusted text ready for mrkdwn: clipped, on one line (no block quote), defanged,
+    escaped and neutralized (:func:`escape`)."""
     clipped = text if len(text) <= limit else text[: limit - 1] + "…"
-    return escape(defang_text(clipped, keep))
+    return escape(defang_text(_LINE_BREAKS.sub(" ", clipped), keep))
 
 
 def registered_domains(registry: Registry) -> frozenset[str]:
@@ -140,12 +163,21 @@ def _message_line(report: Report, keep: frozenset[str]) -> str | None:
     if not isinstance(message, dict):
         return None
     parts = []
+    duplicates = message.get("duplicate_fields") or {}
     if message.get("from"):
         name = message.get("from_display_name")
         shown = f"{name} <{message['from']}>" if name else str(message["from"])
         parts.append(f"*From:* {safe(shown, keep, 300)}")
+    elif "From" in duplicates:
+        parts.append(f"*From:* _{len(duplicates['From'])} different From headers: none shown_")
     if message.get("subject"):
         parts.append(f"*Subject:* {safe(str(message['subject']), keep, 300)}")
+    elif "Subject" in duplicates:
+        count = len(duplicates["Subject"])
+        parts.append(f"*Subject:* _{count} different Subject headers: none shown_")
+    forwarded_by = message.get("forwarded_by") or []
+    if forwarded_by:
+        parts.append(f"*Forwarded by:* {safe(', '.join(map(str, forwarded_by)), keep, 300)}")
     return "   ".join(parts) or None
 
 
@@ -183,7 +215,7 @@ def report_blocks(
     if note:
         blocks.append(_context(escape(note)))
     if shared_by:
-        blocks.append(_context(f"Shared by <@{escape(shared_by)}> from deskguard."))
+        blocks.append(_context(f"Shared by <@{escape_entities(shared_by)}> from deskguard."))
         return blocks
     buttons = []
     if share and entry_id:
@@ -212,7 +244,7 @@ def report_blocks(
 def vendor_card_blocks(vendor: Vendor, *, overdue: bool) -> list[Block]:
     """The registry card: domains, contacts, callback number and instructions, last review."""
     lines = [
-        f":ledger: *{escape(vendor.name)}* (registry id `{escape(vendor.id)}`)",
+        f":ledger: *{escape(vendor.name)}* (registry id `{escape_entities(vendor.id)}`)",
         f"*Domains:* {escape(', '.join(vendor.domains))}",
         f"*Call back on:* {display_phone(vendor.callback.phone)}: "
         f"{escape(vendor.callback.instructions)}",

@@ -55,7 +55,7 @@ async def answer(
         report = await services.verifier.verify_target(text)
     except InputError as exc:
         problem = f"{bk.defang_text(text[:200], keep)}: {exc}"
-        await destination.send(f"Cannot check that: {problem}", bk.help_blocks(problem))
+        await destination.send(f"Cannot check that: {bk.escape(problem)}", bk.help_blocks(problem))
         return
     entry = services.history.add(destination.user, report, recheck=report.target)
     blocks = bk.report_blocks(

@@ -158,7 +158,9 @@ async def answer_message(
     try:
         report = await verify_file(services, destination.client, str(email.get("id")))
     except InputError as exc:
-        await destination.send(f"deskguard: {exc}", bk.problem_blocks(f"Not verified: {exc}"))
+        await destination.send(
+            f"deskguard: {bk.escape(str(exc))}", bk.problem_blocks(f"Not verified: {exc}")
+        )
         return
     entry = services.history.add(destination.user, report)
     note = bk.EML_HOWTO if is_slack_email(email) else None

@@ -52,7 +52,7 @@ def register(app: AsyncApp, services: Services) -> None:
         entry = services.history.find(destination.user, str(action.get("value") or ""))
         if entry is None or not destination.channel:
             text = "That report has expired: run the check again, then share it."
-            await destination.send(text, bk.problem_blocks(text))
+            await destination.send(bk.escape(text), bk.problem_blocks(text))
             return
         keep = bk.registered_domains(services.current_registry)
         blocks = bk.report_blocks(entry.report, keep=keep, shared_by=destination.user)
@@ -86,7 +86,7 @@ def register(app: AsyncApp, services: Services) -> None:
             report = await services.verifier.verify_message(source.encode("utf-8"))
         except InputError as exc:
             text = f"The pasted text could not be verified: {exc}"
-            await destination.send(text, bk.problem_blocks(text))
+            await destination.send(bk.escape(text), bk.problem_blocks(text))
             return
         entry = services.history.add(user, report)
         blocks = bk.report_blocks(report, keep=keep, entry_id=entry.id, share=False)

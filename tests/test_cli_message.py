@@ -141,7 +141,10 @@ def test_examples_offline_with_snapshot(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     genuine, spoofed, lookalike, domain = _lines(done.stdout)
     assert genuine["verdict"] == "verified"
-    assert genuine["auth"]["spf"]["result"] == "pass"
+    # a file: the trusted hop's SPF pass is only what its headers claim; DKIM carries the verdict
+    assert genuine["auth"]["spf"]["result"] == "none"
+    assert genuine["auth"]["headers_claim"]["spf"]["result"] == "pass"
+    assert genuine["auth"]["evidence"]["dmarc"] == "signature"
     assert spoofed["verdict"] == "spoofed"
     assert "untrusted_auth_results" in {r["code"] for r in spoofed["reasons"]}
     assert lookalike["verdict"] == "suspicious"
@@ -154,3 +157,45 @@ def test_examples_offline_with_snapshot(tmp_path: Path) -> None:
     (without_hop,) = _lines(done.stdout)
     assert without_hop["auth"]["spf"]["result"] == "none"
     assert without_hop["verdict"] == "verified"
+
+
+def _carrying(outer_from: str, inner: bytes, body: str) -> bytes:
+    head = (
+        f"From: {outer_from}\r\nTo: helpdesk@example-corp.test\r\nSubject: Fwd: Northwind\r\n"
+        "Date: Tue, 10 Nov 2026 09:30:00 +0000\r\nMessage-ID: <cli-outer@example>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="cli-b"\r\n\r\n'
+        f"--cli-b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+        "--cli-b\r\nContent-Type: message/rfc822\r\n"
+        'Content-Disposition: attachment; filename="northwind.eml"\r\n\r\n'
+    )
+    return head.encode() + inner + b"\r\n--cli-b--\r\n"
+
+
+def test_attached_vendor_email_is_not_the_senders(
+    tmp_path: Path, env: dict[str, str], key: Key
+) -> None:
+    """Issue 10: an attacker's email carrying a genuine signed vendor email is not verified; the
+    organization's own forward of the same email is."""
+    genuine = sign(
+        build(from_=f"Dana Whitfield <dana.whitfield@{NW}>"), domain=NW, selector="s1", key=key
+    )
+    attack = _carrying(
+        "IT Partner <partner@evil.example>",
+        genuine,
+        "Reset the MFA of svc-northwind and call us on +1 900 555 0199.\r\n",
+    )
+    (tmp_path / "attack.eml").write_bytes(attack)
+    (tmp_path / "forward.eml").write_bytes(
+        _carrying("Ana Lyst <ana@corp.example>", genuine, "Is this real?\r\n")
+    )
+    env = {**env, "DESKGUARD_ORG_DOMAINS": "corp.example"}
+    done = _run(["verify", "attack.eml", "forward.eml", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    attacked, forwarded = _lines(done.stdout)
+    assert attacked["verdict"] != "verified"
+    codes = {r["code"] for r in attacked["reasons"]}
+    assert {"attached_message", "unregistered_phone_number", "high_risk_request"} <= codes
+    assert attacked["message"]["from"] == "partner@evil.example"
+    assert forwarded["verdict"] == "verified", forwarded
+    assert forwarded["message"]["from"] == "dana.whitfield@northwind-software.com"
+    assert forwarded["message"]["forwarded_by"] == ["ana@corp.example"]

@@ -6,6 +6,12 @@ their DNS answers are all cached, and in a worker thread otherwise (:meth:`Resol
 deskguard's own computation comes first. A pass in a *trusted* Authentication-Results header is
 used only where deskguard's check could not complete (no trusted hop for SPF, an SPF temperror, a
 DKIM key that can no longer be fetched, e.g. rotated), and the result says which source decided.
+
+Header evidence (the trusted hop's Received line, trusted Authentication-Results) counts only when
+``header_evidence`` is true: for mail that reached us raw through our own mail path, or with an
+envelope someone vouches for. For files and attachments anyone could have typed those headers:
+there DMARC is computed from signatures alone, and what the headers claim is kept apart
+(:attr:`Authentication.claimed_dmarc`) to be shown, never counted.
 """
 
 from __future__ import annotations
@@ -29,6 +35,13 @@ from bot.names import InvalidName, normalize_domain
 
 DESKGUARD, TRUSTED_AR, NO_SOURCE = "deskguard", "trusted_auth_results", "none"
 ENVELOPE = "envelope"
+# What carried a conclusion (the report's ``auth.evidence``).
+SIGNATURE, TRUSTED_HEADER, NOTHING = "signature", "trusted_header", "nothing"
+NOT_COUNTED = "not_counted"
+FILE_SPF = (
+    "this message is a file or an attachment, whose Received and Authentication-Results headers "
+    "anyone could have typed: SPF at the trusted hop is not counted, only signatures are"
+)
 _DKIM_INCOMPLETE = ("temperror", "permerror")
 
 
@@ -87,6 +100,57 @@ class Authentication:
     dmarc: DmarcResult | None
     auth_results: AuthResultsView
     notes: list[str] = field(default_factory=list)
+    header_evidence: bool = True
+    claimed_spf: SpfOutcome | None = None
+    claimed_dmarc: DmarcResult | None = None
+
+    @property
+    def established(self) -> bool:
+        """DMARC passed, or (no policy) an aligned identifier passed."""
+        return self.dmarc is not None and (self.dmarc.result == "pass" or self.dmarc.aligned_pass)
+
+    @property
+    def headers_only_claim(self) -> bool:
+        """Header evidence (not counted here) claims what signatures do not establish."""
+        claim = self.claimed_dmarc
+        if self.header_evidence or self.established or claim is None:
+            return False
+        return claim.result == "pass" or claim.aligned_pass
+
+    @property
+    def evidence(self) -> dict[str, str]:
+        """For each check, what carried its conclusion: ``signature`` (verified by deskguard),
+        ``trusted_header`` (trusted hop or trusted Authentication-Results), ``envelope`` (the
+        SMTP transaction), ``not_counted`` (only typed headers in a file) or ``nothing``."""
+        spf = {ENVELOPE: ENVELOPE, TRUSTED_AR: TRUSTED_HEADER, NO_SOURCE: NOTHING}.get(
+            self.spf.source, TRUSTED_HEADER
+        )
+        if self.claimed_spf is not None and self.claimed_spf.source != NO_SOURCE:
+            spf = NOT_COUNTED
+        dkim = NOTHING
+        if self.dkim:
+            dkim = TRUSTED_HEADER if self.dkim_source == TRUSTED_AR else SIGNATURE
+        return {
+            "spf": spf,
+            "dkim": dkim,
+            "dmarc": self._dmarc_evidence(spf),
+            "arc": SIGNATURE if self.arc.cv != "none" else NOTHING,
+        }
+
+    def _dmarc_evidence(self, spf: str) -> str:
+        dmarc = self.dmarc
+        if dmarc is None or not dmarc.aligned_pass:
+            return NOT_COUNTED if self.headers_only_claim else NOTHING
+        carriers = [
+            TRUSTED_HEADER if d.source == TRUSTED_AR else SIGNATURE
+            for d in self.dkim
+            if d.result == "pass" and d.signature.domain in dmarc.dkim_aligned
+        ]
+        if SIGNATURE in carriers:
+            return SIGNATURE
+        if carriers:
+            return TRUSTED_HEADER
+        return spf
 
     @property
     def dkim_source(self) -> str:
@@ -115,9 +179,20 @@ class Authentication:
             "dmarc": self.dmarc.to_json() if self.dmarc is not None else None,
             "arc": {**self.arc.to_json(), "trusted": self.arc_trusted},
             "sources": self.sources,
+            "evidence": self.evidence,
+            "header_evidence_counted": self.header_evidence,
+            "headers_claim": self._claim_json(),
             "ignored_auth_results": [
                 {"authserv_id": ident, "why": why} for ident, why in self.auth_results.ignored
             ],
+        }
+
+    def _claim_json(self) -> dict[str, Any] | None:
+        if self.header_evidence or self.claimed_spf is None:
+            return None
+        return {
+            "spf": self.claimed_spf.to_json(),
+            "dmarc": self.claimed_dmarc.to_json() if self.claimed_dmarc is not None else None,
         }
 
 
@@ -143,12 +218,15 @@ async def authenticate(
     trusted_authserv_ids: Sequence[str],
     trusted_arc_sealers: Sequence[str],
     envelope: Envelope | None = None,
+    header_evidence: bool = True,
 ) -> Authentication:
     """Run DKIM, SPF, ARC and DMARC discovery concurrently and combine them.
 
     With an ``envelope`` (the live SMTP transaction, or values an operator vouches for) SPF is
-    evaluated from it; otherwise from the trusted hop's Received header.
+    evaluated from it; otherwise from the trusted hop's Received header, which (like trusted
+    Authentication-Results) counts only with ``header_evidence`` (mail that reached us raw).
     """
+    header_evidence = header_evidence or envelope is not None
     view = read_auth_results(msg, trusted_authserv_ids)
     hop = None if envelope is not None else trusted_hop(msg, trusted_authserv_ids)
     sender = str(msg.return_path) if msg.return_path is not None else ""
@@ -184,18 +262,44 @@ async def authenticate(
         and bool(arc.sealers)
         and host_matches(arc.sealers[-1], trusted_arc_sealers)
     )
+    claimed_spf: SpfOutcome | None = None
+    claimed_dmarc: DmarcResult | None = None
+    if not header_evidence:
+        claimed_spf, spf = spf, SpfOutcome("none", None, NO_SOURCE, FILE_SPF)
+        claimed_dkim = dkim
+        dkim = [DkimOutcome(d.signature, d.signature.result, DESKGUARD) for d in dkim]
+        if from_domain is not None and policy is not None:
+            claimed_dmarc = _dmarc(from_domain, policy, claimed_spf, claimed_dkim, exists)
     dmarc = None
     if from_domain is not None and policy is not None:
-        dmarc = evaluate_dmarc(
-            from_domain,
-            policy,
-            spf_domain=spf.domain,
-            spf_result=spf.result,
-            dkim=[(d.signature.domain, d.result) for d in dkim],
-            from_exists=exists,
-        )
+        dmarc = _dmarc(from_domain, policy, spf, dkim, exists)
     return Authentication(
-        spf=spf, dkim=dkim, arc=arc, arc_trusted=arc_trusted, dmarc=dmarc, auth_results=view
+        spf=spf,
+        dkim=dkim,
+        arc=arc,
+        arc_trusted=arc_trusted,
+        dmarc=dmarc,
+        auth_results=view,
+        header_evidence=header_evidence,
+        claimed_spf=claimed_spf,
+        claimed_dmarc=claimed_dmarc,
+    )
+
+
+def _dmarc(
+    from_domain: str,
+    policy: DmarcPolicy,
+    spf: SpfOutcome,
+    dkim: Sequence[DkimOutcome],
+    exists: bool,
+) -> DmarcResult:
+    return evaluate_dmarc(
+        from_domain,
+        policy,
+        spf_domain=spf.domain,
+        spf_result=spf.result,
+        dkim=[(d.signature.domain, d.result) for d in dkim],
+        from_exists=exists,
     )
 
 

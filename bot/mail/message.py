@@ -2,9 +2,12 @@
 
 Input is hostile. Bytes that are not a message raise :class:`bot.errors.InputError`; anything
 else odd about a message (two authors, control characters, a hidden From) becomes a
-:class:`Defect`, which means "cannot verify", never "pass". Forwarded originals attached as
-``message/rfc822`` are unwrapped (at most :data:`MAX_FORWARD_DEPTH` levels) and the innermost one
-is what gets verified, with its exact bytes.
+:class:`Defect`, which means "cannot verify", never "pass". Messages attached as
+``message/rfc822`` (or ``.eml``) are listed in :attr:`ParsedMessage.attached`;
+:func:`open_attached` opens one level (at most :data:`MAX_FORWARD_DEPTH`) with its exact bytes.
+Whether a forward may be unwrapped is the verifier's decision (only the organization's own
+forwards are), so :func:`parse_message` returns the message that arrived unless asked to
+``unwrap``.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from email.policy import default as default_policy
 from bot.errors import InputError, TooLargeError
 from bot.mail.fastscan import compile_search
 from bot.mail.htmltext import html_to_text
-from bot.mail.mime import MAX_TEXT_CHARS, Part, body_text, first_forwarded, iter_parts
+from bot.mail.mime import MAX_TEXT_CHARS, text_and_forwarded
 from bot.mail.outlook import MSG_NOTE, is_ole, read_msg
 from bot.mail.rawheaders import (
     Defect,
     HeaderScan,
     control_name,
     decode_words,
+    duplicated_fields,
     scan_headers,
     split_message,
 )
@@ -32,14 +36,17 @@ from bot.names import Address, InvalidName, parse_address
 
 __all__ = [
     "MAX_FORWARD_DEPTH",
+    "Attached",
     "Defect",
     "HeadersOnly",
     "ParsedMessage",
+    "open_attached",
     "parse_headers_only",
     "parse_message",
 ]
 
 MAX_FORWARD_DEPTH = 3
+MAX_ATTACHED = 5
 MAX_FIELD_CHARS = 2000
 THE_MESSAGE = "the message itself"
 INLINE_NOTE = (
@@ -84,6 +91,21 @@ _INLINE_MARKERS_FAST = compile_search(_INLINE_MARKERS)  # the same search, by RE
 _BOM = b"\xef\xbb\xbf"
 
 
+@dataclass(frozen=True)
+class Attached:
+    """An email attached to a message: its attachment name, exact bytes and claimed author."""
+
+    name: str | None
+    raw: bytes
+    from_header: str | None
+    from_address: Address | None
+
+    @property
+    def shown(self) -> str:
+        """How the attachment is named in reports."""
+        return f"attachment {self.name!r}" if self.name else "a forwarded attachment"
+
+
 @dataclass
 class ParsedMessage:
     """A message ready to verify: its author, text, defects, and where it came from."""
@@ -104,6 +126,8 @@ class ParsedMessage:
     authenticatable: bool = True
     notes: list[str] = field(default_factory=list)
     inline_forward: bool = False
+    attached: list[Attached] = field(default_factory=list)
+    duplicates: dict[str, list[str]] = field(default_factory=dict)
 
     def header_values(self, name: str) -> list[str]:
         """Decoded values of every header called ``name`` (case-insensitive), top first."""
@@ -132,9 +156,14 @@ class _Author:
 
 
 def parse_message(
-    data: bytes, *, filename: str | None = None, max_bytes: int = 25 * 2**20
+    data: bytes,
+    *,
+    filename: str | None = None,
+    max_bytes: int = 25 * 2**20,
+    unwrap: bool = False,
 ) -> ParsedMessage:
-    """Parse a raw email (.eml, Outlook .msg, or a forward carrying the original as an attachment).
+    """Parse a raw email (.eml or Outlook .msg): the message that arrived, with the emails attached
+    to it in ``attached``; with ``unwrap``, the innermost forwarded original instead.
 
     Raises TooLargeError over ``max_bytes`` and InputError for empty input or bytes that are not a
     message; every other problem is recorded in ``defects`` or ``notes``.
@@ -158,37 +187,58 @@ def parse_message(
         data = data[len(_BOM) :]
         notes.append("removed a byte-order mark before the headers")
     _require_message(data)
-    defects: list[Defect] = []
-    current, depth, path = data, 0, THE_MESSAGE
-    while True:
-        parts = list(iter_parts(current))  # one MIME walk per level, shared with body_text
-        found = first_forwarded(current, notes, parts)
-        if found is None:
+    msg = _from_raw(data, notes=notes)
+    while unwrap:
+        inner = open_attached(msg)
+        if inner is None:
             break
-        name, inner = found
+        msg = inner
+    return msg
+
+
+def open_attached(msg: ParsedMessage) -> ParsedMessage | None:
+    """The first email attached to ``msg``, parsed as the next forward level; None when there is
+    none or the levels nest deeper than :data:`MAX_FORWARD_DEPTH` (recorded as a defect)."""
+    if not msg.attached:
+        return None
+    first = msg.attached[0]
+    if msg.forward_depth >= MAX_FORWARD_DEPTH:
+        msg.defects.insert(
+            0,
+            Defect(
+                "forward_depth_exceeded",
+                f"forwarded attachments nest deeper than {MAX_FORWARD_DEPTH} levels: the "
+                f"message at depth {msg.forward_depth} was verified, not the original inside "
+                f"{first.shown}",
+            ),
+        )
+        return None
+    depth = msg.forward_depth + 1
+    path = f"{first.shown} (depth {depth})"
+    notes = [n for n in msg.notes if not n.startswith(_UNWRAPPED)]
+    notes.append(f"{_UNWRAPPED} {path}, not the message that carried it")
+    inner = _from_raw(first.raw, notes=notes)
+    inner.forward_depth = depth
+    inner.part_path = path
+    return inner
+
+
+_UNWRAPPED = "verified the forwarded original in"
+
+
+def _attached(forwarded: list[tuple[str | None, bytes]], notes: list[str]) -> list[Attached]:
+    out: list[Attached] = []
+    for name, inner in forwarded:
         shown = f"attachment {name!r}" if name else "a forwarded attachment"
-        if depth >= MAX_FORWARD_DEPTH:
-            defects.append(
-                Defect(
-                    "forward_depth_exceeded",
-                    f"forwarded attachments nest deeper than {MAX_FORWARD_DEPTH} levels: the "
-                    f"message at depth {depth} was verified, not the original inside {shown}",
-                )
-            )
-            break
         if not _is_message(inner):
             notes.append(f"{shown} is not an email: verified the message that carries it")
-            break
-        depth += 1
-        current = inner
-        path = f"{shown} (depth {depth})"
-    if depth:
-        notes.append(f"verified the forwarded original in {path}, not the message that carried it")
-    msg = _from_raw(current, notes=notes, parts=parts)  # parts of `current`
-    msg.defects[:0] = defects
-    msg.forward_depth = depth
-    msg.part_path = path
-    return msg
+            continue
+        block, _ = split_message(inner)
+        froms = scan_headers(block[:200_000], strict=False).unfolded("from")
+        author = _author(froms[0][:MAX_FIELD_CHARS]) if len(froms) == 1 else _Author()
+        header = decode_words(froms[0][:MAX_FIELD_CHARS])[0] if froms else None
+        out.append(Attached(name, inner, header, author.address))
+    return out
 
 
 def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
@@ -267,11 +317,13 @@ def _is_message(data: bytes) -> bool:
     return True
 
 
-def _from_raw(raw: bytes, *, notes: list[str], parts: list[Part] | None = None) -> ParsedMessage:
+def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
     block, _ = split_message(raw)
     scan = scan_headers(block)
     notes.extend(scan.notes)
-    msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes, parts))
+    text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
+    msg = _assemble(scan, raw=raw, notes=notes, body=text)
+    msg.attached = _attached(forwarded, notes)
     _mark_inline_forward(msg)
     return msg
 
@@ -319,6 +371,9 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
     if len(froms) == 1 and not scan.hidden_from:
         author = _author(froms[0].unfolded)
     subjects = scan.values("subject")
+    duplicates = duplicated_fields(scan)
+    if len(froms) > 1:
+        duplicates = {"From": [f.value for f in froms], **duplicates}
     return ParsedMessage(
         raw=raw,
         headers=[(f.name, f.value) for f in scan.fields],
@@ -327,10 +382,11 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
         from_display_name=author.display_name,
         reply_to=_addresses(scan.unfolded("reply-to"), notes),
         return_path=_return_path(scan.values("return-path"), notes),
-        subject=subjects[0] if subjects else "",
+        subject="\n".join(subjects),
         body_text=body,
         defects=_unique([*scan.defects, *author.defects]),
         notes=notes,
+        duplicates=duplicates,
     )
 
 

@@ -146,30 +146,59 @@ def part_text(part: Part, notes: list[str]) -> str:
     return text
 
 
-def body_text(raw: bytes, notes: list[str], parts: list[Part] | None = None) -> str:
+def body_text(raw: bytes, notes: list[str]) -> str:
     """The message's readable text: the first inline text/plain part, else the first text/html
-    part stripped to text; at most :data:`MAX_TEXT_CHARS` characters. ``parts``: the message's
-    :func:`iter_parts`, when the caller already walked it."""
+    part stripped to text; at most :data:`MAX_TEXT_CHARS` characters."""
+    return text_and_forwarded(raw, notes, limit=0)[0]
+
+
+def text_and_forwarded(
+    raw: bytes, notes: list[str], *, limit: int = 5
+) -> tuple[str, list[tuple[str | None, bytes]]]:
+    """One walk over the parts: the readable text (as :func:`body_text`) and the forwarded
+    messages attached (as :func:`forwarded_messages`, at most ``limit``)."""
+    plain: Part | None = None
     html: Part | None = None
-    for part in iter_parts(raw) if parts is None else parts:
-        if part.is_forwarded_message or part.is_attachment:
+    found: list[tuple[str | None, bytes]] = []
+    for part in iter_parts(raw):
+        if part.is_forwarded_message:
+            if len(found) < limit:
+                data = decode_transfer(part, notes)
+                if data.strip():
+                    found.append((part.filename, data.lstrip(b"\r\n")))
             continue
-        if part.content_type == "text/plain":
-            return part_text(part, notes)[:MAX_TEXT_CHARS]
-        if part.content_type == "text/html" and html is None:
+        if part.is_attachment:
+            continue
+        if part.content_type == "text/plain" and plain is None:
+            plain = part
+        elif part.content_type == "text/html" and html is None:
             html = part
+        if plain is not None and limit == 0:
+            break
+    if plain is not None:
+        return part_text(plain, notes)[:MAX_TEXT_CHARS], found
     if html is not None:
-        return html_to_text(part_text(html, notes)[: MAX_TEXT_CHARS * 4])[:MAX_TEXT_CHARS]
-    return ""
+        text = html_to_text(part_text(html, notes)[: MAX_TEXT_CHARS * 4])[:MAX_TEXT_CHARS]
+        return text, found
+    return "", found
 
 
-def first_forwarded(
-    raw: bytes, notes: list[str], parts: list[Part] | None = None
-) -> tuple[str | None, bytes] | None:
-    """The first forwarded message attached to ``raw``: (attachment name, its raw bytes)."""
-    for part in iter_parts(raw) if parts is None else parts:
+def forwarded_messages(
+    raw: bytes, notes: list[str], *, limit: int = 5
+) -> list[tuple[str | None, bytes]]:
+    """The forwarded messages attached to ``raw`` (at most ``limit``): (attachment name, bytes)."""
+    found: list[tuple[str | None, bytes]] = []
+    for part in iter_parts(raw):
         if part.is_forwarded_message:
             data = decode_transfer(part, notes)
             if data.strip():
-                return part.filename, data.lstrip(b"\r\n")
-    return None
+                found.append((part.filename, data.lstrip(b"\r\n")))
+                if len(found) >= limit:
+                    break
+    return found
+
+
+def first_forwarded(raw: bytes, notes: list[str]) -> tuple[str | None, bytes] | None:
+    """The first forwarded message attached to ``raw``: (attachment name, its raw bytes)."""
+    found = forwarded_messages(raw, notes, limit=1)
+    return found[0] if found else None

@@ -38,6 +38,18 @@ _BAD_BYTES: tuple[tuple[bytes, str], ...] = (
     (b"\xe2\x80\xa9", "paragraph separator (U+2029)"),
 )
 _OTHER_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+# Fields RFC 5322 section 3.6 allows at most once (From has its own check: multiple_from).
+SINGLE_INSTANCE = (
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+)
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
         _finish(scan, current, strict=strict)
     if strict:
         _check_from(scan, first_indented)
+        _check_single(scan)
     return scan
 
 
@@ -293,6 +306,29 @@ def _check_from(scan: HeaderScan, first_indented: bool) -> None:
                     "what it says",
                 )
             )
+
+
+def duplicated_fields(scan: HeaderScan) -> dict[str, list[str]]:
+    """Single-instance fields (RFC 5322 section 3.6, From aside) that occur more than once, by
+    their canonical name, with every decoded value in order."""
+    out: dict[str, list[str]] = {}
+    for canonical in SINGLE_INSTANCE:
+        values = scan.values(canonical)
+        if len(values) > 1:
+            out[canonical] = values
+    return out
+
+
+def _check_single(scan: HeaderScan) -> None:
+    for name, values in duplicated_fields(scan).items():
+        shown = " / ".join(repr(v[:60]) for v in values[:3])
+        scan.defects.append(
+            Defect(
+                "malformed_message",
+                f"{_count(len(values))} {name} headers ({shown}): RFC 5322 allows one, and a "
+                f"signature covers only one of them, so the {name} shown could be anyone's",
+            )
+        )
 
 
 def _count(n: int) -> str:

@@ -7,6 +7,11 @@
 * A check that could not complete -> ``unverified``; per-mechanism failures do not lower the verdict
   when DMARC passed anyway.
 * A trusted ARC pass never overrules DMARC for a vendor's domain.
+* The organization's own domains (``DESKGUARD_ORG_DOMAINS``) are held like a vendor's: a DMARC
+  failure for one of them is ``spoofed``.
+* In a file or an attachment, header evidence (the trusted hop's SPF, trusted
+  Authentication-Results) is not counted; when only it would have passed DMARC the message is at
+  most ``unverified`` with ``header_evidence_only``, which says what the headers claim.
 """
 
 from __future__ import annotations
@@ -19,13 +24,26 @@ _V, _U, _X = Verdict.VERIFIED, Verdict.UNVERIFIED, Verdict.SPOOFED
 
 
 def auth_reasons(
-    auth: Authentication, *, vendor_domain: bool, vendor_name: str | None
+    auth: Authentication,
+    *,
+    vendor_domain: bool,
+    vendor_name: str | None,
+    org_domain: bool = False,
 ) -> list[Reason]:
     """Reasons from SPF, DKIM, DMARC, ARC and the Authentication-Results trust decisions."""
-    dmarc = auth.dmarc
-    established = dmarc is not None and (dmarc.result == "pass" or dmarc.aligned_pass)
+    established = auth.established
     reasons: list[Reason] = []
-    reasons.extend(_dmarc_reasons(auth, vendor_domain=vendor_domain, vendor_name=vendor_name))
+    if auth.headers_only_claim:
+        reasons.append(_header_evidence_only(auth, vendor_name))
+    else:
+        reasons.extend(
+            _dmarc_reasons(
+                auth,
+                vendor_domain=vendor_domain or org_domain,
+                vendor_name=vendor_name,
+                org_domain=org_domain,
+            )
+        )
     reasons.extend(_spf_reasons(auth, established))
     reasons.extend(_dkim_reasons(auth, established))
     reasons.extend(_arc_reasons(auth, established))
@@ -54,8 +72,40 @@ def auth_reasons(
     return reasons
 
 
+_CARRIED_BY = {
+    "signature": ", carried by a DKIM signature deskguard verified",
+    "trusted_header": ", carried by a header our own mail server wrote (trusted boundary)",
+    "envelope": ", carried by the SMTP envelope the mail server gave",
+}
+
+
+def _header_evidence_only(auth: Authentication, vendor_name: str | None) -> Reason:
+    claim = auth.claimed_dmarc
+    assert claim is not None
+    domain = to_unicode(claim.from_domain)
+    said = []
+    if auth.claimed_spf is not None and auth.claimed_spf.source != "none":
+        said.append(f"SPF {auth.claimed_spf.result}: {auth.claimed_spf.explanation}")
+    said.append(f"DMARC {claim.result}: {claim.reason}")
+    call = f"; or call {vendor_name} back on the registry number" if vendor_name else ""
+    return Reason(
+        "header_evidence_only",
+        f"The headers of this copy claim that {domain} sent it ({'; '.join(said)}). These "
+        "headers are in a file or an attachment, where anyone could have typed them, and no "
+        f"DKIM signature from {domain} verifies, so they are shown but not counted. For a "
+        "checkable copy, forward the original email as an attachment to the deskguard mail gate "
+        "or upload the original .eml as it was received, with its DKIM signature intact; mail "
+        f"the sender does not sign can only be confirmed by a callback{call}.",
+        data={
+            "from_domain": claim.from_domain,
+            "claimed": claim.to_json(),
+            "claimed_spf": auth.claimed_spf.to_json() if auth.claimed_spf else None,
+        },
+    )
+
+
 def _dmarc_reasons(
-    auth: Authentication, *, vendor_domain: bool, vendor_name: str | None
+    auth: Authentication, *, vendor_domain: bool, vendor_name: str | None, org_domain: bool
 ) -> list[Reason]:
     dmarc = auth.dmarc
     if dmarc is None:
@@ -63,8 +113,14 @@ def _dmarc_reasons(
     domain = to_unicode(dmarc.from_domain)
     data = {"policy": dmarc.policy, "from_domain": dmarc.from_domain}
     whose = f" (a registered domain of {vendor_name})" if vendor_domain and vendor_name else ""
+    if org_domain:
+        whose = " (one of the organization's own domains, DESKGUARD_ORG_DOMAINS)"
+    carried = auth.evidence["dmarc"]
+    by = _CARRIED_BY.get(carried, "")
+    if dmarc.aligned_pass:
+        data = {**data, "evidence": carried}
     if dmarc.result == "pass":
-        return [Reason("dmarc_pass", f"DMARC passed for {domain}: {dmarc.reason}.", data=data)]
+        return [Reason("dmarc_pass", f"DMARC passed for {domain}: {dmarc.reason}{by}.", data=data)]
     if dmarc.result == "temperror":
         return [Reason("dmarc_temperror", f"DMARC for {domain}: {dmarc.reason}.", data=data)]
     if dmarc.result == "none":
@@ -72,8 +128,8 @@ def _dmarc_reasons(
             return [
                 Reason(
                     "dmarc_none",
-                    f"{dmarc.reason}; the From domain is authenticated but publishes no DMARC "
-                    "policy.",
+                    f"{dmarc.reason}{by}; the From domain is authenticated but publishes no "
+                    "DMARC policy.",
                     floor=_V,
                     data=data,
                 )

@@ -1,7 +1,8 @@
 """Verify a parsed message into a Report: defects, identity, authentication, content findings.
 
-:meth:`~bot.verify.verifier.Verifier.verify_message` and
-:meth:`~bot.verify.verifier.Verifier.verify_headers` parse and call :func:`verify_parsed`; the
+:meth:`~bot.verify.verifier.Verifier.verify_message` parses and calls :func:`verify_arrived`,
+which decides which message to verify (:mod:`bot.verify.forward`) and calls :func:`verify_parsed`;
+:meth:`~bot.verify.verifier.Verifier.verify_headers` calls :func:`verify_parsed` directly. The
 verdict follows the rules in :mod:`bot.mail.verdict`.
 """
 
@@ -11,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from bot.mail.arrival import Arrival, Envelope
 from bot.mail.authenticate import Authentication, authenticate
-from bot.mail.content import classify_request, find_phone_numbers
+from bot.mail.content import PhoneMention, RiskCategory, classify_request, find_phone_numbers
 from bot.mail.findings import display_name_reasons, phone_reasons, reply_to_reasons, risk_reasons
-from bot.mail.message import ParsedMessage
+from bot.mail.message import Attached, ParsedMessage
 from bot.mail.verdict import auth_reasons
 from bot.registry import DEFAULT_REGION, Vendor
 from bot.report import CATALOGUE, Kind, Reason, Report, decide
+from bot.verify.forward import choose_message, header_evidence_counts, is_org_address
 
 if TYPE_CHECKING:
     from bot.dns import Resolver
@@ -49,10 +51,62 @@ def _no_auth_reason(msg: ParsedMessage) -> Reason:
     )
 
 
-def _established(auth: Authentication | None) -> bool:
-    if auth is None or auth.dmarc is None:
-        return False
-    return auth.dmarc.result == "pass" or auth.dmarc.aligned_pass
+def _attached_reasons(attached: list[Attached], why: str) -> list[Reason]:
+    reasons = []
+    for item in attached:
+        author = str(item.from_address) if item.from_address else None
+        who = author or (repr(item.from_header[:120]) if item.from_header else "an unknown sender")
+        reasons.append(
+            Reason(
+                "attached_message",
+                f"The message contains an attached email ({item.shown}) from {who}; it was not "
+                f"sent by {who}. It was not verified in place of this message: {why}. Anyone "
+                "can attach a genuine email to their own.",
+                data={"attachment": item.name, "from": author},
+            )
+        )
+    return reasons
+
+
+def _content(
+    messages: list[ParsedMessage],
+) -> tuple[list[PhoneMention], list[RiskCategory]]:
+    """Phone numbers and request kinds of every message in the chain (forwards included)."""
+    phones: dict[str, PhoneMention] = {}
+    risks: dict[str, RiskCategory] = {}
+    for item in messages:
+        for phone in find_phone_numbers(f"{item.subject}\n{item.body_text}", DEFAULT_REGION):
+            phones.setdefault(phone.e164, phone)
+        for risk in classify_request(item.subject, item.body_text):
+            risks.setdefault(risk.code, risk)
+    return list(phones.values()), list(risks.values())
+
+
+async def verify_arrived(
+    msg: ParsedMessage,
+    identities: IdentityResolver,
+    resolver: Resolver,
+    settings: Settings,
+    *,
+    filename: str | None = None,
+    arrival: Arrival = Arrival.FILE,
+    envelope: Envelope | None = None,
+) -> Report:
+    """The report for the message that arrived, or for the original inside the organization's
+    own forward (:func:`bot.verify.forward.choose_message`)."""
+    chosen = await choose_message(msg, resolver, settings, arrival=arrival, envelope=envelope)
+    return await verify_parsed(
+        chosen.message,
+        identities,
+        resolver,
+        settings,
+        filename=filename,
+        arrival=chosen.arrival,
+        envelope=chosen.envelope,
+        auth=chosen.auth,
+        forwards=chosen.forwards,
+        kept_because=chosen.kept_because,
+    )
 
 
 async def verify_parsed(
@@ -64,8 +118,16 @@ async def verify_parsed(
     filename: str | None = None,
     arrival: Arrival = Arrival.FILE,
     envelope: Envelope | None = None,
+    auth: Authentication | None = None,
+    forwards: list[ParsedMessage] | None = None,
+    kept_because: str = "",
 ) -> Report:
-    """The report for one parsed message, as it arrived (``arrival``, ``envelope``)."""
+    """The report for one parsed message, as it arrived (``arrival``, ``envelope``).
+
+    ``forwards`` are the organization's own forwards it was unwrapped from (their content counts
+    too); ``auth`` is its authentication when already computed.
+    """
+    forwards = forwards or []
     registry = identities.registry
     reasons = _defect_reasons(msg)
     address = msg.from_address
@@ -81,18 +143,22 @@ async def verify_parsed(
     vendor: Vendor | None = identity.vendor if identity else None
     callback_vendor = vendor or (identity.imitated if identity else None)
 
-    auth: Authentication | None = None
     if msg.authenticatable:
-        auth = await authenticate(
-            msg,
-            resolver,
-            trusted_authserv_ids=settings.trusted_authserv_ids,
-            trusted_arc_sealers=settings.trusted_arc_sealers,
-            envelope=envelope,
-        )
+        if auth is None:
+            auth = await authenticate(
+                msg,
+                resolver,
+                trusted_authserv_ids=settings.trusted_authserv_ids,
+                trusted_arc_sealers=settings.trusted_arc_sealers,
+                envelope=envelope,
+                header_evidence=header_evidence_counts(arrival, envelope),
+            )
         reasons.extend(
             auth_reasons(
-                auth, vendor_domain=vendor is not None, vendor_name=vendor.name if vendor else None
+                auth,
+                vendor_domain=vendor is not None,
+                vendor_name=vendor.name if vendor else None,
+                org_domain=is_org_address(address, settings.org_domains),
             )
         )
     else:
@@ -105,22 +171,32 @@ async def verify_parsed(
                 "verified. Forward it as an attachment instead.",
             )
         )
-    established = _established(auth)
+    reasons.extend(_attached_reasons(msg.attached, kept_because or "it was not unwrapped"))
+    established = auth is not None and auth.established
     reasons.extend(display_name_reasons(msg.from_display_name, address, registry, vendor))
     reasons.extend(
         reply_to_reasons(
             address, msg.reply_to, msg.return_path, registry, vendor, authenticated=established
         )
     )
-    phones = find_phone_numbers(f"{msg.subject}\n{msg.body_text}", DEFAULT_REGION)
+    phones, risks = _content([*forwards, msg])
     reasons.extend(phone_reasons(phones, registry, callback_vendor))
-    reasons.extend(risk_reasons(classify_request(msg.subject, msg.body_text)))
+    reasons.extend(risk_reasons(risks))
+    duplicates = msg.duplicates
 
     details: dict[str, Any] = {
         "message": {
-            "from": str(address) if address else msg.from_header,
+            "from": str(address) if address else None if "From" in duplicates else msg.from_header,
             "from_display_name": msg.from_display_name,
-            "subject": msg.subject[:MAX_SUBJECT_SHOWN],
+            "subject": None if "Subject" in duplicates else msg.subject[:MAX_SUBJECT_SHOWN],
+            "duplicate_fields": {
+                k: [v[:MAX_SUBJECT_SHOWN] for v in vs[:5]] for k, vs in duplicates.items()
+            },
+            "forwarded_by": [str(f.from_address) for f in forwards],
+            "attached": [
+                {"name": a.name, "from": str(a.from_address) if a.from_address else None}
+                for a in msg.attached
+            ],
             "part_verified": msg.part_path,
             "forward_depth": msg.forward_depth,
             "source_format": msg.source_format,

@@ -21,10 +21,10 @@ from bot.report import Kind, Reason, Report, decide
 from bot.settings import Settings
 from bot.verify.identity import Identity, IdentityResolver
 from bot.verify.lookalike import LookalikeIndex
+from bot.verify.posture import check_posture
 
 if TYPE_CHECKING:
     from bot.mail.message import HeadersOnly
-from bot.verify.posture import check_posture
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
@@ -143,14 +143,15 @@ class Verifier:
         arrival: Arrival = Arrival.FILE,
         envelope: Envelope | None = None,
     ) -> Report:
-        """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
-        when the bytes are not a usable message. ``arrival`` says whether it came through our own
-        mail path (RAW) or as a file; ``envelope`` is the SMTP transaction when known."""
+        """Verify a raw email (.eml, .msg); raise InputError/TooLargeError when the bytes are not
+        a usable message. ``arrival`` says whether it came through our own mail path (RAW) or as a
+        file; ``envelope`` is the SMTP transaction when known. An attached email is verified in its
+        place only when the message is the organization's own forward (bot.verify.forward)."""
         from bot.mail.message import parse_message  # the mail engine only for messages
-        from bot.verify.message import verify_parsed
+        from bot.verify.message import verify_arrived
 
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
-        return await verify_parsed(
+        return await verify_arrived(
             msg,
             self.identity,
             self.resolver,

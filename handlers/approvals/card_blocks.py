@@ -23,7 +23,7 @@ from handlers.approvals.pieces import (
     verification_line,
     when,
 )
-from handlers.blocks import escape, safe
+from handlers.blocks import escape, escape_entities, safe
 
 STATE_LABEL = {
     State.PENDING: ":hourglass_flowing_sand: *Pending*: needs a technical approval and a vendor "
@@ -87,7 +87,8 @@ def card_blocks(
     challenges = challenges or {}
     ticket = request.verification.get("ticket")
     facts = [
-        f"*Vendor:* {escape(request.vendor_name)} (registry id `{escape(request.vendor_id)}`)",
+        f"*Vendor:* {escape(request.vendor_name)} "
+        f"(registry id `{escape_entities(request.vendor_id)}`)",
         f"*Requested by:* {user(request.requester_id)}, {when(request.created_at)}",
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}",
     ]
@@ -105,7 +106,9 @@ def card_blocks(
         open_slot = request.state.is_open and request.slot(slot) is None
         challenge = challenges.get(slot)
         if open_slot and challenge:
-            blocks.append(context(f"Challenge for the vendor to sign: `{escape(challenge)}`"))
+            blocks.append(
+                context(f"Challenge for the vendor to sign: `{escape_entities(challenge)}`")
+            )
         if open_slot:
             blocks.append(
                 ActionsBlock(
@@ -128,5 +131,7 @@ def card_blocks(
             )
     blocks.append(DividerBlock())
     blocks.append(section(_status_line(request, keep)))
-    blocks.append(context(f"Request `{escape(request.id)}`: `/verify-vendor audit {request.id}`"))
+    blocks.append(
+        context(f"Request `{escape_entities(request.id)}`: `/verify-vendor audit {request.id}`")
+    )
     return blocks

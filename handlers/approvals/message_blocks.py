@@ -11,7 +11,7 @@ from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import MAX_SUMMARY, Request, State
 from bot.registry import display_phone
 from handlers.approvals.pieces import KIND_LABEL, context, section, user
-from handlers.blocks import MAX_SECTION, escape, safe
+from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
 
 MAX_AUDIT_EVENTS = 40
 
@@ -43,9 +43,9 @@ def opened_text(request: Request, channel: str) -> str:
     """The requester's confirmation that the card was posted."""
     return (
         f"Your high-risk request `{request.id}` ({KIND_LABEL[request.kind]} for "
-        f"{escape(request.vendor_name)}) is posted in <#{escape(channel)}>. It needs a technical "
-        "approver and a vendor manager, each after calling the vendor back; you will get a "
-        "message here with the outcome."
+        f"{escape(request.vendor_name)}) is posted in <#{escape_entities(channel)}>. It needs a "
+        "technical approver and a vendor manager, each after calling the vendor back; you will "
+        "get a message here with the outcome."
     )
 
 
@@ -78,7 +78,7 @@ def audit_blocks(
 ) -> list[Block]:
     """``/verify-vendor audit <id>``: the request and its trail, oldest first."""
     head = (
-        f"*Audit trail of request `{escape(request.id)}`*: {escape(request.vendor_name)}, "
+        f"*Audit trail of request `{escape_entities(request.id)}`*: {escape(request.vendor_name)}, "
         f"{KIND_LABEL[request.kind]}, now *{request.state.value.replace('_', ' ')}*\n"
         f"*What is asked:* {safe(request.summary, keep, MAX_SUMMARY)}"
     )

@@ -31,7 +31,7 @@ from handlers.approvals.pieces import (
     section,
     verification_line,
 )
-from handlers.blocks import escape, safe
+from handlers.blocks import escape, escape_entities, safe
 
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
 
@@ -211,7 +211,9 @@ def approve_modal(
         )
     elif isinstance(vendor.token, Ed25519Token):
         if challenge:
-            blocks.append(section(f"*Challenge for the vendor to sign:*\n`{escape(challenge)}`"))
+            blocks.append(
+                section(f"*Challenge for the vendor to sign:*\n`{escape_entities(challenge)}`")
+            )
         blocks.append(
             InputBlock(
                 block_id=ids.BLOCK_PROOF,

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, PlainTextO
 
 from bot.approvals.machine import RequestKind, Slot
 from bot.registry import Vendor, display_phone
-from handlers.blocks import MAX_SECTION, escape, safe
+from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
 
 MAX_TICKET = 64  # what people type: a ticket reference, a contact's name, a proof
 MAX_CONTACT = 100
@@ -64,7 +64,7 @@ def when(moment: dt.datetime) -> str:
 
 def user(user_id: str) -> str:
     """A user mention (ids come from the store: Slack-shaped, escaped anyway)."""
-    return f"<@{escape(user_id)}>"
+    return f"<@{escape_entities(user_id)}>"
 
 
 def slot_value(request_id: str, slot: Slot) -> str:

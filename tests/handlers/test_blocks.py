@@ -33,7 +33,10 @@ def test_escape_and_defang() -> None:
     assert bk.defang_text("see https://evil.example/x") == "see hxxps://evil[.]example/x"
     assert bk.defang_text("HTTP://a.example") == "HxxP://a[.]example"
     assert bk.defang_text("mail bob@evil.example") == "mail bob@evil[.]example"
-    assert bk.defang_text("version 1.2.3 and file.pdf") == "version 1.2.3 and file[.]pdf"
+    # only real domains (a public suffix, or a special-use name) are defanged
+    assert bk.defang_text("version 1.2.3 and file.pdf") == "version 1.2.3 and file.pdf"
+    assert bk.defang_text("ask j.doe about setup.exe") == "ask j.doe about setup.exe"
+    assert bk.defang_text("x.com, report.zip, a.co.uk") == "x[.]com, report[.]zip, a[.]co[.]uk"
     keep = frozenset({"northwind.io"})
     assert bk.defang_text("mx.northwind.io and northwind.io.evil.example", keep) == (
         "mx.northwind.io and northwind[.]io[.]evil[.]example"
@@ -98,3 +101,66 @@ def test_paste_modal_respects_the_input_limit() -> None:
     element = view["blocks"][0]["element"]
     assert element["max_length"] == 3000 and element["multiline"] is True
     assert view["callback_id"] == "paste_email_source"
+
+
+# issue 10 section 5: attacker text cannot format, mention, link or add emoji
+
+
+HOSTILE = ":white_check_mark: *Verified by deskguard* _ok_ ~x~ `code` <!here> <@U1>"
+
+
+def _inert(text: str) -> bool:
+    """No mrkdwn control sequence of the hostile text survives."""
+    return not any(
+        bad in text
+        for bad in (":white_check_mark:", "*Verified", "deskguard*", "_ok_", "~x~", "`code`", "<!")
+    )
+
+
+def test_hostile_text_cannot_format_mention_link_or_add_emoji() -> None:
+    shown = bk.safe(HOSTILE)
+    assert _inert(shown) and "<@" not in shown
+    assert "Verified by deskguard" in shown  # still readable as text
+    assert bk.safe("line one\n> quoted\nline three") == "line one &gt; quoted line three"
+    assert bk.safe("reset j.doe and svc_northwind now") == "reset j.doe and svc_northwind now"
+
+
+def test_hostile_message_fields_are_inert_on_a_report_card() -> None:
+    report = _report(
+        message={
+            "from": "a@evil.example",
+            "from_display_name": ":lock: *deskguard* <@U0ADMIN>",
+            "subject": HOSTILE,
+        }
+    )
+    report.target = ":white_check_mark: *Verified*.eml"
+    report.reasons.append(Reason("display_name_impersonation", f"The display name {HOSTILE!r}"))
+    blocks = [b.to_dict() for b in bk.report_blocks(report, entry_id="e1", recheck="t")]
+    shown = [b for b in blocks if b["type"] != "actions"]  # button values are never displayed
+    texts = [json.dumps(b, ensure_ascii=False) for b in shown]
+    assert not any(":white_check_mark:" in t for t in texts[1:])
+    assert texts[0].count(":") >= 1 and ":white_check_mark: *Verified*.eml" not in texts[0]
+    for text in texts:
+        assert _inert(text.replace(":warning: *Suspicious*", "")), text
+        assert "<@U0ADMIN>" not in text and ":lock:" not in text
+
+
+def test_duplicate_subject_is_not_shown_as_the_subject() -> None:
+    report = _report(
+        message={
+            "from": "dana@northwind-software.com",
+            "subject": None,
+            "duplicate_fields": {"Subject": ["attacker's", "signed"]},
+        }
+    )
+    shown = _dump(bk.report_blocks(report, entry_id="e1"))
+    assert "2 different Subject headers: none shown" in shown
+    assert "attacker's" not in shown
+
+
+def test_unwrapped_forward_names_who_forwarded_it() -> None:
+    report = _report(
+        message={"from": "dana@northwind-software.com", "forwarded_by": ["ana@corp.example"]}
+    )
+    shown = _dump(bk.report_blocks(report, entry_id="e1"))
+    assert "*Forwarded by:* ana@corp[.]example" in shown

@@ -209,3 +209,24 @@ async def test_chat_post_message_500_is_reported_by_another_route(app: Harness) 
     (call,) = await app.slack.wait_for("chat.postEphemeral")
     assert call.data["channel"] == "D111" and call.data["user"] == "U111"
     assert "could not deliver" in call.data["text"]
+
+
+async def test_hostile_file_name_and_subject_cannot_dress_up_as_deskguard(app: Harness) -> None:
+    """Issue 10 section 5: through the real app, an uploaded file's name and subject are text."""
+    name = ":white_check_mark: *Verified by deskguard* <@U0ADMIN>.eml"
+    dressed = HOSTILE.replace(
+        b"Subject: <!channel> urgent: <https://evil.example|bank> reset",
+        b"Subject: :white_check_mark: *Verified by deskguard* _trust me_ ~x~",
+    )
+    app.slack.add_file("F9", name, dressed)
+    url = app.slack.response_url("s9")
+    status, _ = await app.interact(
+        {**_shortcut({"text": "", "files": [{"id": "F9", "name": name}]}), "response_url": url}
+    )
+    assert status == 200
+    (call,) = await app.slack.wait_for("response_url")
+    shown = [b for b in call.data.get("blocks", []) if b.get("type") != "actions"]  # values
+    text = json.dumps(shown, ensure_ascii=False) + str(call.data.get("text"))
+    assert "Verified by deskguard" in text
+    for control in (":white_check_mark:", "*Verified", "deskguard*", "_trust me_", "~x~", "<@U0"):
+        assert control not in text, control

@@ -12,6 +12,7 @@ from bot.mail.message import (
     MAX_FORWARD_DEPTH,
     HeadersOnly,
     ParsedMessage,
+    open_attached,
     parse_headers_only,
     parse_message,
 )
@@ -220,9 +221,31 @@ def test_inline_forward_is_flagged(marker: str) -> None:
 # forwards as attachments
 
 
-def test_forward_as_attachment_returns_the_original_bytes() -> None:
+def test_message_that_arrived_is_parsed_and_attachments_listed() -> None:
     original = eml(subject="Please reset MFA")
     msg = parse_message(forward(original))
+    assert msg.forward_depth == 0
+    assert msg.from_address == Address("ana", "corp.example")
+    assert [(a.name, a.raw, a.from_address) for a in msg.attached] == [
+        ("original.eml", original, DANA)
+    ]
+    assert msg.part_path == "the message itself"
+
+
+def test_open_attached_is_one_level_with_exact_bytes() -> None:
+    original = eml(subject="Please reset MFA")
+    outer = parse_message(nested(original, 2))
+    first = open_attached(outer)
+    assert first is not None and first.forward_depth == 1
+    assert first.from_address == Address("ana", "corp.example")
+    second = open_attached(first)
+    assert second is not None and second.raw == original and second.forward_depth == 2
+    assert open_attached(second) is None
+
+
+def test_forward_as_attachment_returns_the_original_bytes() -> None:
+    original = eml(subject="Please reset MFA")
+    msg = parse_message(forward(original), unwrap=True)
     assert msg.raw == original
     assert msg.forward_depth == 1
     assert msg.part_path == "attachment 'original.eml' (depth 1)"
@@ -233,14 +256,14 @@ def test_forward_as_attachment_returns_the_original_bytes() -> None:
 
 def test_three_levels_are_unwrapped() -> None:
     original = eml(subject="deep original")
-    msg = parse_message(nested(original, MAX_FORWARD_DEPTH))
+    msg = parse_message(nested(original, MAX_FORWARD_DEPTH), unwrap=True)
     assert msg.forward_depth == 3
     assert msg.raw == original
     assert msg.defects == []
 
 
 def test_sixty_nested_forwards_stop_at_depth_three() -> None:
-    msg = parse_message(nested(eml(), 60))
+    msg = parse_message(nested(eml(), 60), unwrap=True)
     assert codes(msg) == ["forward_depth_exceeded"]
     assert msg.forward_depth == MAX_FORWARD_DEPTH
     assert msg.part_path == "attachment 'fwd57.eml' (depth 3)"
@@ -258,15 +281,16 @@ def test_base64_eml_attachment_is_unwrapped() -> None:
         b'Content-Disposition: attachment; filename="orig.eml"\r\n'
         b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--b1--\r\n"
     )
-    msg = parse_message(data)
+    msg = parse_message(data, unwrap=True)
     assert msg.forward_depth == 1
     assert msg.subject == "encoded original"
     assert msg.raw == original
 
 
 def test_attachment_that_is_not_an_email_is_not_unwrapped() -> None:
-    msg = parse_message(forward(b"just some words\r\nno headers here\r\n"))
+    msg = parse_message(forward(b"just some words\r\nno headers here\r\n"), unwrap=True)
     assert msg.forward_depth == 0
+    assert msg.attached == []
     assert msg.from_address == Address("ana", "corp.example")
     assert any("is not an email" in note for note in msg.notes)
 

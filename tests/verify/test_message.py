@@ -14,6 +14,7 @@ import pytest
 
 from bot.dns import Resolver
 from bot.errors import InputError, TooLargeError
+from bot.mail.arrival import Arrival
 from bot.mail.message import HeadersOnly
 from bot.registry import Registry, RegistryHolder
 from bot.report import Report, Verdict
@@ -79,7 +80,7 @@ def _codes(report: Report) -> set[str]:
 
 async def test_genuine_vendor_mail_is_verified(verifier: Verifier, key: Key) -> None:
     raw = _delivered(_genuine(key), rp="dana.whitfield@northwind-software.com")
-    report = await verifier.verify_message(raw, filename="genuine.eml")
+    report = await verifier.verify_message(raw, filename="genuine.eml", arrival=Arrival.RAW)
     assert report.verdict is Verdict.VERIFIED, report.to_json()
     assert report.target == "genuine.eml"
     assert report.kind.value == "message"
@@ -95,6 +96,12 @@ async def test_genuine_vendor_mail_is_verified(verifier: Verifier, key: Key) -> 
         "dkim": "deskguard",
         "dmarc": "deskguard",
         "arc": "none",
+    }
+    assert auth["evidence"] == {
+        "spf": "trusted_header",
+        "dkim": "signature",
+        "dmarc": "signature",
+        "arc": "nothing",
     }
     assert [d["result"] for d in auth["dkim"]] == ["pass"]
     message = report.details["message"]
@@ -130,10 +137,13 @@ async def test_spoofed_vendor_mail(verifier: Verifier) -> None:
         helo="mail.bulk-sender.test",
         rp="security@northwind-software.com",
     )
-    report = await verifier.verify_message(raw)
+    report = await verifier.verify_message(raw, arrival=Arrival.RAW)
     assert report.verdict is Verdict.SPOOFED
     codes = _codes(report)
     assert {"dmarc_fail", "spf_fail", "unknown_contact", "unregistered_phone_number"} <= codes
+    as_file = await verifier.verify_message(raw)
+    assert as_file.verdict is Verdict.SPOOFED
+    assert {"dmarc_fail", "unregistered_phone_number"} <= _codes(as_file)
     assert "high_risk_request" in codes
     phone = next(r for r in report.reasons if r.code == "unregistered_phone_number")
     assert phone.data["e164"] == "+18005550199"
@@ -204,8 +214,9 @@ async def test_rotated_key_falls_back_to_trusted_auth_results(
     ar = f"Authentication-Results: {OUR_MX}; dkim=pass header.d={NW} header.s=old"
     raw = prepend(msg, ar, received(OUR_MX, "relay.elsewhere.example", "198.51.100.77"))
     raw = prepend(raw, f"Return-Path: <dana.whitfield@{NW}>")
-    report = await verifier.verify_message(raw)
+    report = await verifier.verify_message(raw, arrival=Arrival.RAW)
     auth = report.details["auth"]
+    assert auth["evidence"]["dmarc"] == "trusted_header"
     assert auth["sources"]["dkim"] == "trusted_auth_results"
     assert auth["dkim"][0]["source"] == "trusted_auth_results"
     assert auth["dkim"][0]["deskguard_result"] in ("permerror", "temperror")
@@ -400,7 +411,7 @@ async def test_5_our_auth_results_below_external_received_is_ignored(verifier: V
 
 async def test_6_auth_results_without_authserv_id(verifier: Verifier) -> None:
     msg = prepend(build(from_="bob@unrelated-example.org"), "Authentication-Results: spf=pass")
-    report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1"))
+    report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1"), arrival=Arrival.RAW)
     assert report.verdict is Verdict.UNVERIFIED
     assert report.details["auth"]["sources"]["spf"] == "deskguard"
     assert "untrusted_auth_results" in _codes(report)
@@ -494,7 +505,8 @@ async def test_14_spf_permerror(verifier: Verifier, dns_server: TestDNSServer) -
     for n in range(11):
         dns_server.add(f"i{n}.loop.example", "TXT", "v=spf1 -all")
     msg = build(from_="x@loop.example")
-    report = await verifier.verify_message(_delivered(msg, ip="198.51.100.1", rp="x@loop.example"))
+    raw = _delivered(msg, ip="198.51.100.1", rp="x@loop.example")
+    report = await verifier.verify_message(raw, arrival=Arrival.RAW)
     assert report.details["auth"]["spf"]["result"] == "permerror"
     assert "spf_permerror" in _codes(report)
     assert report.verdict is Verdict.UNVERIFIED
@@ -509,9 +521,9 @@ async def test_16_unusable_input(verifier: Verifier) -> None:
         await verifier.verify_message(b"x" * (verifier.settings.max_message_bytes + 1))
 
 
-def _forward(inner: bytes, depth: int) -> bytes:
+def _forward(inner: bytes, depth: int, first: int = 0) -> bytes:
     msg = inner
-    for n in range(depth):
+    for n in range(first, first + depth):
         msg = (
             (
                 f"From: analyst{n}@unrelated-example.org\r\nTo: x@example-corp.test\r\n"
@@ -526,14 +538,39 @@ def _forward(inner: bytes, depth: int) -> bytes:
     return msg
 
 
-async def test_16_forwards_unwrapped_and_too_deep(verifier: Verifier, key: Key) -> None:
-    one = await verifier.verify_message(_forward(_genuine(key), 1), filename="fwd.eml")
+async def test_16_forwards_unwrapped_and_too_deep(
+    resolver: Resolver, registry: Registry, verifier: Verifier, key: Key
+) -> None:
+    # not the organization's forward: the message that arrived is verified, not the attachment
+    outsider = await verifier.verify_message(_forward(_genuine(key), 1), filename="fwd.eml")
+    assert outsider.details["message"]["forward_depth"] == 0
+    assert outsider.details["message"]["from"] == "analyst0@unrelated-example.org"
+    assert "attached_message" in _codes(outsider)
+    assert outsider.verdict is not Verdict.VERIFIED
+    org = Verifier(
+        _settings(org_domains=("unrelated-example.org",)), resolver, RegistryHolder(registry)
+    )
+    one = await org.verify_message(_forward(_genuine(key), 1), filename="fwd.eml")
     assert one.details["message"]["forward_depth"] == 1
     assert one.details["message"]["from"] == "dana.whitfield@northwind-software.com"
-    assert one.verdict is not Verdict.SPOOFED
-    deep = await verifier.verify_message(_forward(_genuine(key), 60))
+    assert one.details["message"]["forwarded_by"] == ["analyst0@unrelated-example.org"]
+    assert one.verdict is Verdict.VERIFIED, one.to_json()
+    # deeper levels are attachments: each must be the organization's, signed, to be opened
+    unsigned = await org.verify_message(_forward(_genuine(key), 2))
+    assert unsigned.details["message"]["forward_depth"] == 1
+    assert "attached_message" in _codes(unsigned)
+    assert unsigned.verdict is not Verdict.VERIFIED
+    deep = await org.verify_message(_signed_forwards(_genuine(key), 5, key))
+    assert deep.details["message"]["forward_depth"] == 3
     assert "forward_depth_exceeded" in _codes(deep)
     assert deep.verdict is not Verdict.VERIFIED
+
+
+def _signed_forwards(inner: bytes, depth: int, key: Key) -> bytes:
+    msg = inner
+    for n in range(depth):
+        msg = sign(_forward(msg, 1, n), domain="unrelated-example.org", selector="s1", key=key)
+    return msg
 
 
 async def test_16_undecodable_charset(verifier: Verifier) -> None:

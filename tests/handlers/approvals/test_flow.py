@@ -303,6 +303,7 @@ async def test_two_people_clear_a_request_and_every_refusal_changes_nothing(flow
     assert len(_buttons(card)) == 4
     place = await flow.store.card(request.id)
     assert place is not None and place[0] == CHANNEL and place[1].startswith("1700000000.")
+    await flow._until(lambda: flow.dms_to("UREQ"))  # the DM follows the card
     assert "is posted in <#CAPPROVALS>" in _shown(flow.dms_to("UREQ")[0])
 
     text = await flow.refused(request, "technical", "UREQ")
