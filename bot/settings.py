@@ -7,6 +7,7 @@ a ``.env`` file in the working directory is read too.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections import ChainMap
@@ -179,6 +180,33 @@ class Settings(BaseSettings):
         """The value of a variable the registry names, or None when it is unset or empty."""
         value = self.secret_environ.get(name, "").strip()
         return value or None
+    # mail server ingress: SMTP copy listener and milter (issue 16)
+    smtp_port: int | None = Field(default=None, ge=0, le=65535)
+    smtp_host: str | None = None  # default: DESKGUARD_HOST
+    smtp_allowed_clients: CommaList = ("127.0.0.1/32", "::1/128")
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    milter_socket: str | None = Field(default=None, pattern=r"^(inet:\d{1,5}@[^\s]+|unix:/\S+)$")
+    milter_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    milter_action_spoofed: str = Field(default="tag", pattern="^(tag|quarantine|reject)$")
+    milter_action_suspicious: str = Field(default="tag", pattern="^(tag|quarantine|reject)$")
+    milter_helpdesk_recipients: CommaList = ()
+
+    _split_mail_lists = field_validator(
+        "smtp_allowed_clients", "milter_helpdesk_recipients", mode="before"
+    )(_split)
+
+    @field_validator("smtp_allowed_clients")
+    @classmethod
+    def _check_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
+
+    @field_validator("milter_helpdesk_recipients")
+    @classmethod
+    def _lower_recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.lower().strip("<>") for v in value)
 
 
 def parse_nameserver(entry: str) -> tuple[str, int]:

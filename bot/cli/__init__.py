@@ -1,4 +1,4 @@
-"""``deskguard``: verify | spf | registry check | audit export | queue | serve.
+"""``deskguard``: verify | spf | registry check | audit export | queue | serve | milter.
 
 Exit status: 0 when a verdict (or the requested output) was produced, 1 when a checked file is
 invalid, 2 for unusable arguments, targets or configuration, 3 when ``verify --fail-on`` finds a
@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--registry", type=Path, default=None)
+
+    milter = sub.add_parser(
+        "milter", help="run the Postfix/Sendmail milter (DESKGUARD_MILTER_SOCKET)"
+    )
+    milter.add_argument("--registry", type=Path, default=None)
     return parser
 
 
@@ -302,6 +307,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_audit_export(args))
     if args.command == "queue":
         return asyncio.run(_queue(args))
+    if args.command == "milter":
+        from bot.runtime.milter import serve_milter
+
+        return serve_milter(_settings(args))
     return _serve(args)
 
 

@@ -42,6 +42,7 @@ from bot.errors import ConfigError, DeskguardError
 from bot.mail.arrival import Arrival
 from bot.registry import unset_secrets
 from bot.runtime.dedupe import StoreDeduper
+from bot.runtime.ingress import MailIngress, start_mail_ingress
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
 from bot.runtime.queue import WorkQueue, open_queue
@@ -370,7 +371,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     cards_session: aiohttp.ClientSession | None = None
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
+    ingress = MailIngress()
     try:
+        ingress = await start_mail_ingress(services, queue)  # SMTP copies and milter, when set
         identity = await connect_slack(settings, mode, stop, ops)
         if identity is not None and mode is Mode.SOCKET:
             socket_handler = start_socket_mode(services, bolt_app)
@@ -404,6 +407,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     finally:
         log.info("deskguard shutting down")
         ops.draining = True
+        await ingress.close()
         jobs.set()
         await asyncio.gather(*background, return_exceptions=True)
         if socket_handler is not None:
