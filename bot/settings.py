@@ -180,6 +180,7 @@ class Settings(BaseSettings):
         """The value of a variable the registry names, or None when it is unset or empty."""
         value = self.secret_environ.get(name, "").strip()
         return value or None
+
     # mail server ingress: SMTP copy listener and milter (issue 16)
     smtp_port: int | None = Field(default=None, ge=0, le=65535)
     smtp_host: str | None = None  # default: DESKGUARD_HOST
