@@ -18,7 +18,13 @@ gets one message of every kind (imports, DNS cache, connections), not counted.
 Then queue memory per message: the gate with no worker running; Redis ``MEMORY USAGE`` of the
 stream (and of every key in the database) divided by the messages queued. Also printed: server CPU
 per message, peak RSS, load average (the machine may be shared: CPU ms/msg is the steadier figure).
-Redis database ``--redis-db`` is flushed before and after every scenario.
+Redis database ``--redis-db`` is flushed before and after every scenario. With
+BENCH_INBOUND_PROFILE=DIR each server runs under cProfile and leaves DIR/NAME.prof.
+
+Then the gate ratios (issue 13): server CPU per message of C (the whole gate on SQLite: HTTP,
+queue, worker, verification, Slack card) divided by the CPU per message of verification alone
+(``Verifier.verify_message`` in this process over the same messages, same DNS server, warm cache;
+target <= 1.3), and the throughput of B (two processes) divided by A (one process; target >= 1.8).
 """
 
 from __future__ import annotations
@@ -335,8 +341,11 @@ async def start_server(
         env["DESKGUARD_TRIAGE_CHANNEL"] = CHANNEL
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
+        profile = os.environ.get("BENCH_INBOUND_PROFILE")  # a folder: cProfile each server
+        prefix = ["-m", "cProfile", "-o", f"{profile}/{name}.prof"] if profile else []
         process = await asyncio.create_subprocess_exec(
             str(PYTHON),
+            *prefix,
             "-m",
             "bot",
             "serve",
@@ -633,6 +642,55 @@ async def queue_memory(
     return Memory(queued, average, stream, total, after - before)
 
 
+async def verification_alone(
+    dns: TestDNSServer, samples: Sequence[Sample], rounds: int = 2
+) -> float:
+    """CPU ms per message of ``Verifier.verify_message`` alone, as the gate calls it (RAW
+    arrival, our MX trusted), warm DNS cache; the best of ``rounds`` passes."""
+    from bot.dns import Resolver
+    from bot.mail.arrival import Arrival
+    from bot.registry import load_registry
+    from bot.settings import Settings
+    from bot.verify.verifier import RegistryHolder, Verifier
+
+    settings = Settings(registry=REGISTRY, trusted_authserv_ids=(OUR_MX,))
+    resolver = Resolver([dns.address], timeout=3.0)
+    verifier = Verifier(settings, resolver, RegistryHolder(load_registry(REGISTRY)))
+
+    async def one_pass() -> None:
+        for sample in samples:
+            await verifier.verify_message(sample.raw, arrival=Arrival.RAW)
+
+    await one_pass()  # warm: imports, DNS cache
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        await one_pass()
+        best = min(best, time.process_time() - started)
+    return best / len(samples) * 1000
+
+
+def print_ratios(rows: Sequence[Row], alone_ms: float | None) -> None:
+    """The gate's CPU over verification alone, and two processes over one."""
+    by = {r.name.partition(":")[0]: r for r in rows}
+    print()
+    if alone_ms is not None:
+        print(f"verification alone: {alone_ms:.2f} ms CPU/msg (this process, warm DNS cache)")
+        gate = by.get("C")
+        if gate is not None and gate.accepted:
+            per_msg = sum(gate.server_cpu) / gate.accepted * 1000
+            print(
+                f"ratio gate (C, SQLite) CPU / verification alone: {per_msg / alone_ms:.2f}x "
+                "(target <= 1.3)"
+            )
+    one, two = by.get("A"), by.get("B")
+    if one is not None and two is not None and one.rate == one.rate and two.rate == two.rate:
+        print(
+            f"ratio two processes (B) / one (A) throughput: {two.rate / one.rate:.2f}x "
+            f"(target >= 1.8; {os.cpu_count()} cores, shared)"
+        )
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -726,6 +784,10 @@ async def amain(args: argparse.Namespace) -> int:
                     name, processes=processes, workers=workers, redis_url=url, **common
                 )
                 rows.append(row)
+            alone = None
+            if "C" in chosen:
+                print("running verification alone ...", flush=True)
+                alone = await verification_alone(dns, samples)
             memory = None
             if "MEMORY" in chosen:
                 print("running queue memory ...", flush=True)
@@ -733,6 +795,7 @@ async def amain(args: argparse.Namespace) -> int:
     print()
     if rows:
         print_rows(rows)
+        print_ratios(rows, alone)
     if memory is not None:
         print_memory(memory)
     print(f"load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

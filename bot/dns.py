@@ -11,30 +11,56 @@ through :meth:`Resolver.sync` (typed outcomes) or :meth:`Resolver.dnspython` (a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-import dns.asyncresolver
-import dns.exception
-import dns.message
-import dns.name
-import dns.nameserver
-import dns.rdataclass
-import dns.rdatatype
-import dns.resolver
+import dns._features
 
-from bot.errors import ConfigError
+# deskguard never speaks DNS over HTTPS: without this, dns.asyncresolver imports the whole DoH
+# stack (httpx, h2, anyio: ~100 ms at start-up). Must run before dns.query is imported.
+dns._features.force("doh", False)
+
+import dns.asyncresolver  # noqa: E402
+import dns.exception  # noqa: E402
+import dns.message  # noqa: E402
+import dns.name  # noqa: E402
+import dns.nameserver  # noqa: E402
+import dns.rdataclass  # noqa: E402
+import dns.rdatatype  # noqa: E402
+import dns.resolver  # noqa: E402
+
+from bot.errors import ConfigError  # noqa: E402
 
 NEGATIVE_TTL_DEFAULT = 60
 NEGATIVE_TTL_MAX = 300
 TEMPERROR_TTL = 2.0
 CACHE_MAX_ENTRIES = 50_000
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class CacheMiss(BaseException):
+    """Raised by :meth:`Resolver.query_sync` inside :meth:`Resolver.cache_only` on a cache miss.
+
+    A BaseException, so that libraries' ``except Exception`` cannot swallow it; a library that
+    swallows it anyway is caught by the probe's ``missed`` flag.
+    """
+
+
+@dataclass
+class CacheProbe:
+    """Set by :meth:`Resolver.cache_only`: whether any look-up missed the cache."""
+
+    missed: bool = False
 
 
 class Outcome(enum.StrEnum):
@@ -289,12 +315,28 @@ class Resolver:
 
     # synchronous side, for libraries that run in threads
 
+    @contextlib.contextmanager
+    def cache_only(self) -> Iterator[CacheProbe]:
+        """On this thread, let :meth:`query_sync` answer only from the cache (or the snapshot):
+        a look-up that would go to the network raises :class:`CacheMiss` instead."""
+        probe = CacheProbe()
+        previous = getattr(self._sync_local, "probe", None)
+        self._sync_local.probe = probe
+        try:
+            yield probe
+        finally:
+            self._sync_local.probe = previous
+
     def query_sync(self, name: str, rdtype: str = "A") -> DnsResult:
         """Blocking look-up sharing the cache; safe to call from worker threads."""
         key = (_normalize_name(name), rdtype.upper())
         cached = self._cache.get(key, self._clock())
         if cached is not None:
             return cached
+        probe: CacheProbe | None = getattr(self._sync_local, "probe", None)
+        if probe is not None and self.snapshot is None:
+            probe.missed = True
+            raise CacheMiss(f"{key[0]} {key[1]}")
         if self.snapshot is not None:
             result = self.snapshot.lookup(*key)
         else:
@@ -311,6 +353,18 @@ class Resolver:
             self._observe(key[1], started, result)
         self._cache.put(key, result, self._clock())
         return result
+
+    async def run_sync(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run a blocking DNS-using ``fn`` on this thread when every answer it needs is already
+        cached (CPU-bound work gains nothing from a thread hop), else in a worker thread."""
+        with self.cache_only() as probe:
+            try:
+                result = fn(*args, **kwargs)
+            except CacheMiss:
+                probe.missed = True
+        if not probe.missed:
+            return result
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     def dnspython(self) -> dns.resolver.Resolver:
         """A ``dns.resolver.Resolver`` backed by this resolver (for checkdmarc and friends)."""

@@ -19,19 +19,27 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import registry_show
 from bot.cli import verify as verify_command
-from bot.cli.output import render_text
-from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError, InputError, RegistryError
-from bot.registry import load_registry, unset_secrets
-from bot.settings import Settings, load_settings, parse_nameserver
+
+if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast
+    from bot.settings import Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAIL_ON = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
 __all__ = ["build_parser", "main", "render_text", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    """``render_text`` on first use (bot.cli.output imports the engine)."""
+    if name == "render_text":
+        from bot.cli.output import render_text
+
+        return render_text
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,6 +138,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _nameserver(text: str) -> str:
+    from bot.settings import parse_nameserver
+
     try:
         parse_nameserver(text)
     except ValueError as exc:
@@ -155,6 +165,8 @@ def _date(text: str) -> dt.datetime:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.settings import load_settings
+
     overrides: dict[str, Any] = {}
     if getattr(args, "registry", None) is not None:
         overrides["registry"] = args.registry
@@ -186,6 +198,7 @@ def _registry_setting(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 async def _spf(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dns import Resolver
     from bot.mail.spf import check_spf_async
 
     try:
@@ -202,6 +215,9 @@ async def _spf(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _registry_check(args: argparse.Namespace) -> int:
+    from bot.registry import load_registry, unset_secrets
+    from bot.settings import load_settings
+
     settings = load_settings()
     if args.path is not None:
         path = _require_registry(args.path, flag="registry check")
@@ -258,6 +274,7 @@ def _registry_check(args: argparse.Namespace) -> int:
 
 async def _audit_export(args: argparse.Namespace) -> int:
     from bot.approvals.audit_export import run_audit_export
+    from bot.settings import load_settings
 
     settings = load_settings()
     if not settings.redis_url and not settings.database.is_file():
@@ -270,6 +287,7 @@ async def _audit_export(args: argparse.Namespace) -> int:
 
 async def _queue(args: argparse.Namespace) -> int:
     from bot.runtime.queue_cli import run_queue_command
+    from bot.settings import load_settings
 
     return await run_queue_command(load_settings(), args, sys.stdout)
 
@@ -339,7 +357,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         print(f"deskguard: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 70
+    if argv is None and _fast_exit_ok():
+        _exit_now(code)
     sys.exit(code)
+
+
+def _fast_exit_ok() -> bool:
+    """Skip the interpreter's teardown (~90 ms) for one-shot commands from the console."""
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    return command in ("verify", "spf", "registry")
+
+
+def _exit_now(code: int) -> None:
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or EXIT_USAGE
+    os._exit(code)
 
 
 if __name__ == "__main__":

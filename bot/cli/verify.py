@@ -18,18 +18,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
-from bot.cli.output import Progress, ReportWriter, use_colour
-from bot.dns import Resolver
 from bot.errors import ConfigError, InputError
-from bot.mail.arrival import Envelope
-from bot.mail.authres_write import resolve_authserv_id
-from bot.names import InvalidName, parse_address
-from bot.registry import load_registry
 from bot.report import Report, Verdict
-from bot.settings import Settings
-from bot.verify.verifier import RegistryHolder, Verifier
+
+if TYPE_CHECKING:  # the engine is imported where used: `deskguard --help` stays fast
+    from bot.cli.output import Progress, ReportWriter
+    from bot.mail.arrival import Envelope
+    from bot.settings import Settings
+    from bot.verify.verifier import Verifier
 
 MAIL_SUFFIXES = (".eml", ".msg", ".txt")
 MAX_INPUT_LINE = 4096
@@ -156,6 +154,8 @@ def _mail_from(text: str) -> str:
         inner = inner[1:-1]
     if not inner:
         return ""
+    from bot.names import InvalidName, parse_address
+
     try:
         return str(parse_address(inner))
     except InvalidName as exc:
@@ -175,6 +175,8 @@ def envelope(args: argparse.Namespace) -> Envelope | None:
         if args.helo is not None or args.mail_from is not None:
             raise ConfigError("verify: --helo and --mail-from need --ip (the connecting IP)")
         return None
+    from bot.mail.arrival import Envelope
+
     return Envelope(client_ip=args.ip, helo=args.helo, mail_from=args.mail_from)
 
 
@@ -365,6 +367,12 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     fmt = output_format(args)
     smtp = envelope(args)
     source, source_name = open_input(args.input, list(args.targets))
+    from bot.cli.output import Progress, ReportWriter, use_colour
+    from bot.dns import Resolver
+    from bot.mail.authres_write import resolve_authserv_id
+    from bot.registry import load_registry
+    from bot.verify.verifier import RegistryHolder, Verifier
+
     try:
         holder = RegistryHolder(load_registry(settings.registry))
         verifier = Verifier(settings, Resolver.from_settings(settings), holder)

@@ -1,5 +1,8 @@
 """Authenticate a parsed message: DKIM, SPF at the trusted hop, ARC and DMARC, run concurrently.
 
+DKIM, SPF and ARC are CPU-bound library code with blocking DNS: they run on the event loop when
+their DNS answers are all cached, and in a worker thread otherwise (:meth:`Resolver.run_sync`).
+
 deskguard's own computation comes first. A pass in a *trusted* Authentication-Results header is
 used only where deskguard's check could not complete (no trusted hop for SPF, an SPF temperror, a
 DKIM key that can no longer be fetched, e.g. rotated), and the result says which source decided.
@@ -19,16 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.dns import Outcome, Resolver
-from bot.mail.arc import ArcResult, verify_arc_async
+from bot.mail.arc import ArcResult, verify_arc
 from bot.mail.arrival import Envelope
 from bot.mail.authres import AuthResult, AuthResultsView, read_auth_results
-from bot.mail.dkim import DkimResult, verify_dkim_async
+from bot.mail.dkim import DkimResult, verify_dkim
 from bot.mail.dmarc import DmarcResult, evaluate_dmarc
 from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc
 from bot.mail.message import ParsedMessage
 from bot.mail.received import Hop, host_matches, trusted_hop
 from bot.mail.signedmsg import HeaderError, SignedMessage
-from bot.mail.spf import SpfResult, check_spf_async
+from bot.mail.spf import SpfResult, check_spf
 from bot.names import InvalidName, normalize_domain
 
 DESKGUARD, TRUSTED_AR, NO_SOURCE = "deskguard", "trusted_auth_results", "none"
@@ -232,11 +235,13 @@ async def authenticate(
     spf_task: Any
     if envelope is not None:
         sender = envelope.mail_from if envelope.mail_from is not None else sender
-        spf_task = check_spf_async(
-            envelope.client_ip, sender, helo=envelope.helo or "", resolver=resolver
+        spf_task = resolver.run_sync(
+            check_spf, envelope.client_ip, sender, helo=envelope.helo or "", resolver=resolver
         )
     elif hop is not None and hop.ip:
-        spf_task = check_spf_async(hop.ip, sender, helo=hop.from_helo, resolver=resolver)
+        spf_task = resolver.run_sync(
+            check_spf, hop.ip, sender, helo=hop.from_helo, resolver=resolver
+        )
     else:
         spf_task = _no_spf()
     policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
@@ -247,9 +252,9 @@ async def authenticate(
     except HeaderError:
         signed = msg.raw  # each reports the unparseable header its own way
     dkim_results, spf_result, arc, policy, exists = await asyncio.gather(
-        verify_dkim_async(signed, resolver),
+        resolver.run_sync(verify_dkim, signed, resolver),
         spf_task,
-        verify_arc_async(signed, resolver),
+        resolver.run_sync(verify_arc, signed, resolver),
         policy_task,
         exists_task,
     )

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -375,6 +376,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     add_ops_routes(web_app, ops, probes=settings.ops_port is None)
     jobs = asyncio.Event()  # set to stop the background jobs
     background: list[asyncio.Task[None]] = []
+    # one HTTP session (kept-alive connections) for the workers' cards: no TCP set-up per card
+    cards_session: aiohttp.ClientSession | None = None
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
     ingress = MailIngress()
@@ -400,8 +403,17 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                     "deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH
                 )
             await until_stopped(warn_staffing(approvals), stop)  # Slack may be slow to answer
+            cards_session = aiohttp.ClientSession()
             background = _start_background(
-                services, bolt_app, queue, store, jobs, loop, ops, str(identity.get("bot_id") or "")
+                services,
+                bolt_app,
+                queue,
+                store,
+                jobs,
+                loop,
+                ops,
+                str(identity.get("bot_id") or ""),
+                cards_session,
             )
             await stop.wait()
     finally:
@@ -415,6 +427,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         await runner.cleanup()
         if ops_runner is not None:
             await ops_runner.cleanup()
+        if cards_session is not None:
+            await cards_session.close()
         await queue.close()
         await store.close()
         await services.watch.close()
@@ -445,6 +459,7 @@ def _start_background(
     loop: asyncio.AbstractEventLoop,
     ops: OpsContext,
     bot_id: str,
+    cards_session: aiohttp.ClientSession | None = None,
 ) -> list[asyncio.Task[None]]:
     """Inbound workers, registry reload, review reminders and the approval expiry sweeper,
     all stopping on ``stop``."""
@@ -466,8 +481,20 @@ def _start_background(
         sweeper = run_expiry_sweeper(stop, services.approvals, card_updater(client, services))
         tasks.append(asyncio.create_task(sweeper))
     if settings.triage_channel:
+        cards_client = client
+        if cards_session is not None:
+            cards_client = AsyncWebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                retry_handlers=client.retry_handlers,
+                session=cards_session,
+            )
         poster = make_triage_poster(
-            client, settings.triage_channel, lambda: services.current_registry, services.metrics
+            cards_client,
+            settings.triage_channel,
+            lambda: services.current_registry,
+            services.metrics,
         )
         finder = make_post_finder(client, settings.triage_channel, bot_id)
         for index in range(settings.workers):

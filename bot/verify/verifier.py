@@ -10,12 +10,11 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.dns import Resolver
 from bot.errors import InputError
 from bot.mail.arrival import Arrival, Envelope
-from bot.mail.message import HeadersOnly, parse_headers_only, parse_message
 from bot.names import Address, InvalidName, normalize_domain, parse_address
 from bot.registry import DEFAULT_REGION, Registry, RegistryHolder, Vendor
 from bot.report import Kind, Reason, Report, decide
@@ -23,10 +22,12 @@ from bot.settings import Settings
 from bot.verify.caller import add_caller, apply_claim
 from bot.verify.identity import Identity, IdentityResolver
 from bot.verify.lookalike import LookalikeIndex
-from bot.verify.message import verify_arrived, verify_parsed
 from bot.verify.phone import looks_like_phone, parse_phone, verify_phone
 from bot.verify.posture import check_posture
 from bot.verify.vendors import UnknownVendor, closest_names, find_vendor, require_vendor
+
+if TYPE_CHECKING:
+    from bot.mail.message import HeadersOnly
 
 _URL_PREFIX = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 MAX_TARGET_LENGTH = 512
@@ -202,6 +203,9 @@ class Verifier:
         a usable message. ``arrival`` says whether it came through our own mail path (RAW) or as a
         file; ``envelope`` is the SMTP transaction when known. An attached email is verified in its
         place only when the message is the organization's own forward (bot.verify.forward)."""
+        from bot.mail.message import parse_message  # the mail engine only for messages
+        from bot.verify.message import verify_arrived
+
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
         return await verify_arrived(
             msg,
@@ -216,6 +220,9 @@ class Verifier:
     async def verify_headers(self, fields: HeadersOnly) -> Report:
         """Verify a headers-only email (Slack's forwarded email, pasted text): identity and
         content only; the verdict is at best unverified."""
+        from bot.mail.message import parse_headers_only
+        from bot.verify.message import verify_parsed
+
         return await verify_parsed(
             parse_headers_only(fields), self.identity, self.resolver, self.settings
         )
