@@ -23,7 +23,8 @@ from bot.runtime import milter_headers as mh
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
 from bot.runtime.milter_policy import Decision, MessageCollector, MilterEngine
-from bot.runtime.queue import WorkQueue, open_queue
+from bot.runtime.queue import WorkQueue
+from bot.runtime.queue_backends import open_queue
 from bot.runtime.services import Services, build_services
 from bot.settings import Settings
 

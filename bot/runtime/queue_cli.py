@@ -9,7 +9,8 @@ import json
 from typing import TextIO
 
 from bot.errors import ConfigError, InputError
-from bot.runtime.queue import DeadLetter, open_queue
+from bot.runtime.queue import DeadLetter
+from bot.runtime.queue_backends import open_queue
 from bot.settings import Settings
 
 

@@ -44,7 +44,8 @@ from bot.runtime.dedupe import StoreDeduper
 from bot.runtime.ingress import MailIngress, start_mail_ingress
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
-from bot.runtime.queue import WorkQueue, open_queue
+from bot.runtime.queue import WorkQueue
+from bot.runtime.queue_backends import open_queue
 from bot.runtime.reload import RegistryReloader
 from bot.runtime.reminders import run_schedule
 from bot.runtime.services import Services, build_services

@@ -18,7 +18,7 @@ from bot.registry import Registry, RegistryHolder
 from bot.report import Report
 from bot.runtime import milter_headers as mh
 from bot.runtime.milter_policy import MessageCollector, MilterEngine
-from bot.runtime.queue import SqliteWorkQueue
+from bot.runtime.queue_sqlite import SqliteWorkQueue
 from bot.settings import Settings
 from bot.verify.verifier import Verifier
 from tests.support.dnsserver import TestDNSServer

@@ -29,7 +29,7 @@ from bot.registry import Registry, RegistryHolder
 from bot.report import Report
 from bot.runtime.metrics import Metrics
 from bot.runtime.milter import milter_available
-from bot.runtime.queue import SqliteWorkQueue
+from bot.runtime.queue_sqlite import SqliteWorkQueue
 from bot.runtime.smtp import start_smtp
 from bot.runtime.worker import InboundWorker
 from bot.settings import Settings

@@ -10,7 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.report import Kind, Report, Verdict
-from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
+from bot.runtime.queue import WorkQueue
+from bot.runtime.queue_redis import RedisWorkQueue
+from bot.runtime.queue_sqlite import SqliteWorkQueue
 from bot.runtime.worker import InboundWorker
 
 

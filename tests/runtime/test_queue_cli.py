@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
+from bot.runtime.queue import WorkQueue
+from bot.runtime.queue_redis import RedisWorkQueue
+from bot.runtime.queue_sqlite import SqliteWorkQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.errors import StoreError
-from bot.runtime.queue import RedisWorkQueue
+from bot.runtime.queue_redis import RedisWorkQueue
 
 
 async def test_flushall_recreates_the_group_and_consumes_what_came_after(private_redis):

@@ -21,7 +21,7 @@ import pytest
 from bot.registry import Registry
 from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from bot.runtime.metrics import Metrics
-from bot.runtime.queue import SqliteWorkQueue
+from bot.runtime.queue_sqlite import SqliteWorkQueue
 from bot.runtime.server import Mode, build_bolt_app, build_web_app, start_web_app
 from bot.runtime.services import build_services
 from bot.runtime.web_ops import OpsContext, add_ops_routes

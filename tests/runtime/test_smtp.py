@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.runtime.queue import RedisWorkQueue, SqliteWorkQueue, WorkQueue
+from bot.runtime.queue import WorkQueue
+from bot.runtime.queue_redis import RedisWorkQueue
+from bot.runtime.queue_sqlite import SqliteWorkQueue
 from bot.runtime.server import run
 from bot.runtime.smtp import client_allowed, parse_networks, start_smtp
 from bot.settings import Settings
