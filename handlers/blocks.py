@@ -1,25 +1,22 @@
-"""Pure Block Kit builders (slack_sdk model classes): reports, vendor cards, help, modal, App Home.
+"""Pure Block Kit builders (slack_sdk model classes): reports, vendor cards, help, modal.
 
-Every piece of text that came from an email or a user goes through :func:`safe` (or at least
-:func:`escape`): real domains and links are defanged (registered vendor domains excepted), ``&``,
-``<``, ``>`` are escaped and mrkdwn's formatting characters are neutralized, so a subject like
-``<!channel>``, ``<https://evil|bank>`` or ``:white_check_mark: *Verified by deskguard*`` shows
-as text and pings, links, formats and draws nothing.
+Every piece of text that came from an email or a user goes through :func:`~handlers.text.safe`
+(or at least :func:`~handlers.text.escape`): real domains and links are defanged (registered
+vendor domains excepted), ``&``, ``<``, ``>`` are escaped and mrkdwn's formatting characters are
+neutralized, so a subject like ``<!channel>``, ``<https://evil|bank>`` or ``:white_check_mark:
+*Verified by deskguard*`` shows as text and pings, links, formats and draws nothing.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
-    HeaderBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -28,17 +25,18 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.names import ends_in_public_suffix
-from bot.registry import Registry, Vendor, display_phone
+from bot.registry import Vendor, display_phone
 from bot.report import Report, Severity, Verdict
-from bot.runtime.history import Entry
 from bot.verify.advice import headline, next_steps
 from bot.verify.textscan import TextScan
-from bot.watch.posture import PostureRow
 from handlers import ids
+from handlers.text import (
+    escape,
+    escape_entities,
+    safe,
+)
 
 MAX_SECTION = 2900  # Slack's limit is 3000 characters per section text
-MAX_LINE = 600
 MAX_REASONS = 6
 PASTE_MAX_CHARS = 3000  # Slack's limit for a plain_text_input
 MAX_START_SUMMARY = 1500  # a button value is at most 2000 characters
@@ -55,66 +53,11 @@ _SEVERITY_MARK = {
     Severity.WARNING: ":large_yellow_circle:",
     Severity.INFO: ":white_circle:",
 }
-_SCHEME = re.compile(r"\b(h)(ttps?)(://)", re.IGNORECASE)
-_HOST = re.compile(
-    r"(?<![\w.-])((?:[\w-]{1,63}\.)+(?:xn--[a-z0-9-]{1,59}|[^\W\d_]{2,63}))(?![\w@-])"
-)
 EML_HOWTO = (
     "To check SPF, DKIM and DMARC, send the original email as a file: save it as .eml "
     "(Outlook: File > Save As; Gmail: More > Download message) and send it to deskguard in a "
     "direct message."
 )
-
-
-# mrkdwn formatting, made inert by a look-alike that Slack does not parse: bold, strike, code,
-# italic (an underscore at a word edge: ``svc_northwind`` keeps its own) and emoji shortcodes.
-_FORMAT = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
-_EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-_SHORTCODE = re.compile(r":(?=[\w+'-]{1,100}:)")
-_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
-
-
-def escape_entities(text: str) -> str:
-    """Escape only ``&``, ``<`` and ``>``: for deskguard's own text shown as code, which must stay
-    exactly as written (a challenge to copy, an id)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def escape(text: str) -> str:
-    """Text that shows in mrkdwn exactly as text: ``&``, ``<`` and ``>`` escaped (no mention,
-    link or command), and bold, italic, strike, code and ``:emoji:`` neutralized."""
-    text = _SHORTCODE.sub("\u2236", escape_entities(text).translate(_FORMAT))
-    return _EDGE_UNDERSCORE.sub("\u02cd", text)
-
-
-def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
-    """Make every link and real domain name in ``text`` unclickable (``evil[.]example``,
-    ``hxxps://``), except hosts at or below a domain in ``keep``. Only names that end in a public
-    suffix are domains: ``j.doe`` or ``setup.exe`` stay as typed."""
-
-    def host(match: re.Match[str]) -> str:
-        name = match.group(1)
-        lowered = name.lower()
-        if any(lowered == d or lowered.endswith("." + d) for d in keep):
-            return name
-        if not ends_in_public_suffix(name):
-            return name
-        return name.replace(".", "[.]")
-
-    text = _SCHEME.sub(lambda m: f"{m.group(1)}xx{m.group(2)[2:]}{m.group(3)}", text)
-    return _HOST.sub(host, text)
-
-
-def safe(text: str, keep: frozenset[str] = frozenset(), limit: int = MAX_LINE) -> str:
-    """Untrusted text ready for mrkdwn: clipped, on one line (no block quote), defanged,
-    escaped and neutralized (:func:`escape`)."""
-    clipped = text if len(text) <= limit else text[: limit - 1] + "…"
-    return escape(defang_text(_LINE_BREAKS.sub(" ", clipped), keep))
-
-
-def registered_domains(registry: Registry) -> frozenset[str]:
-    """Every registered vendor domain (left clickable in reports)."""
-    return frozenset(d for v in registry.vendors for d in v.domains)
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
@@ -457,60 +400,3 @@ def _count(scan: TextScan) -> str:
         n = len(scan.phones)
         parts.append(f"{n} phone number{'s' if n != 1 else ''}")
     return " and ".join(parts)
-
-
-def posture_lines(rows: Sequence[PostureRow], *, limit: int = 20) -> list[str]:
-    """One line per vendor domain: DMARC policy, SPF all, DKIM keys; weak ones flagged."""
-    lines = []
-    for row in rows[:limit]:
-        dkim = ", ".join(f"{s} {v}" for s, v in row.dkim.items()) or "no selectors registered"
-        mark = ":warning: " if row.weak else ""
-        lines.append(
-            f"{mark}*{escape(row.vendor_name)}* {escape(row.domain)}: DMARC {row.dmarc_policy}, "
-            f"SPF {row.spf_all}, DKIM {escape(dkim)}"
-        )
-    if len(rows) > limit:
-        lines.append(f"_and {len(rows) - limit} more (deskguard vendors posture)_")
-    return lines
-
-
-def home_view(
-    *,
-    vendors: int,
-    overdue: Sequence[str],
-    recent: Iterable[Entry],
-    keep: frozenset[str],
-    posture: Sequence[PostureRow] | None = None,
-) -> View:
-    """App Home: how to use deskguard, the registry summary, the caller's recent checks."""
-    blocks: list[Block] = [
-        HeaderBlock(text=_plain("deskguard", 150)),
-        _section(
-            "Before you act on a vendor's request (a password or MFA reset, access, an install), "
-            "check who is asking, then call back on the number from the vendor registry: never "
-            "on a number from the request."
-        ),
-        *help_blocks()[:1],
-        DividerBlock(),
-    ]
-    registry_line = f"*Vendor registry:* {vendors} vendor{'s' if vendors != 1 else ''}"
-    if overdue:
-        names = ", ".join(escape(n) for n in overdue[:10])
-        more = f" and {len(overdue) - 10} more" if len(overdue) > 10 else ""
-        registry_line += f"; reviews overdue: {len(overdue)} ({names}{more})"
-    else:
-        registry_line += "; no reviews overdue"
-    blocks.append(_section(registry_line))
-    if posture is None:
-        blocks.append(_section("*Mail posture of privileged vendors*\n_No vendor watch run yet._"))
-    else:
-        lines = posture_lines(posture) or ["_No privileged vendors._"]
-        blocks.append(_section("*Mail posture of privileged vendors*\n" + "\n".join(lines)))
-    blocks.append(DividerBlock())
-    lines = [
-        f"{verdict_line(e.report, keep)}  _{e.when.strftime('%Y-%m-%d %H:%M')} UTC_" for e in recent
-    ]
-    blocks.append(
-        _section("*Your recent checks*\n" + ("\n".join(lines) if lines else "_None yet._"))
-    )
-    return View(type="home", blocks=blocks)

@@ -21,6 +21,7 @@ from bot.verify.phone import looks_like_phone, parse_phone
 from bot.verify.vendors import clean_name, find_vendor
 from handlers import blocks as bk
 from handlers import caller_blocks, ids
+from handlers import text as tx
 from handlers.approvals.forms import choice, private_metadata, state_values
 from handlers.reply import Destination, post_message, web_call
 
@@ -111,7 +112,7 @@ async def submit_caller(
     if request:
         report, high_risk = add_request(report, request)
     entry = services.history.add(user, report)
-    keep = bk.registered_domains(registry)
+    keep = tx.registered_domains(registry)
     blocks = bk.report_blocks(
         report,
         keep=keep,
@@ -146,12 +147,12 @@ async def report_to_security(
     if not channel:
         await reply.send(TRIAGE_NOT_CONFIGURED, bk.problem_blocks(TRIAGE_NOT_CONFIGURED))
         return
-    keep = bk.registered_domains(services.current_registry)
-    flag = _context(f":rotating_light: Reported to security by <@{bk.escape(user)}>.")
+    keep = tx.registered_domains(services.current_registry)
+    flag = _context(f":rotating_light: Reported to security by <@{tx.escape(user)}>.")
     blocks = bk.report_blocks(entry.report, keep=keep, shared_by=user, extra=[flag])
     text = f"Reported to security: {bk.report_text(entry.report, keep)}"
     await post_message(client, channel, text, blocks)
-    done = f"Reported to security in <#{bk.escape(channel)}>. Do not act on the request."
+    done = f"Reported to security in <#{tx.escape(channel)}>. Do not act on the request."
     await reply.send(done, [_context(done)])
 
 

@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 from bot.registry import Vendor, display_phone
 from bot.report import Report
 from handlers import ids
-from handlers.blocks import escape, safe
+from handlers.text import escape, safe
 
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
 MAX_NAME = 100

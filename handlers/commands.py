@@ -17,6 +17,7 @@ from bot.runtime.services import Services
 from bot.verify.vendors import UnknownVendor, find_vendor
 from handlers import blocks as bk
 from handlers import ids
+from handlers import text as tx
 from handlers.reply import Destination
 
 Subcommand = Callable[[Services, Mapping[str, Any], AsyncWebClient, str], Awaitable[None]]
@@ -39,7 +40,7 @@ async def answer(
     """Help, a registry card, or a verification report for ``text``."""
     text = text.strip()
     registry = services.current_registry
-    keep = bk.registered_domains(registry)
+    keep = tx.registered_domains(registry)
     if text.lower() in HELP_WORDS:
         await destination.send(f"How to use {ids.COMMAND}", bk.help_blocks())
         return
@@ -55,12 +56,12 @@ async def answer(
     try:
         report = await services.verifier.verify_target(text)
     except UnknownVendor as exc:
-        problem = bk.defang_text(str(exc), keep)
+        problem = tx.defang_text(str(exc), keep)
         await destination.send(problem, bk.help_blocks(problem))
         return
     except InputError as exc:
-        problem = f"{bk.defang_text(text[:200], keep)}: {exc}"
-        await destination.send(f"Cannot check that: {bk.escape(problem)}", bk.help_blocks(problem))
+        problem = f"{tx.defang_text(text[:200], keep)}: {exc}"
+        await destination.send(f"Cannot check that: {tx.escape(problem)}", bk.help_blocks(problem))
         return
     entry = services.history.add(destination.user, report, recheck=report.target)
     blocks = bk.report_blocks(

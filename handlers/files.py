@@ -22,6 +22,7 @@ from bot.report import Report
 from bot.runtime.services import Services
 from bot.verify.textscan import scan_text
 from handlers import blocks as bk
+from handlers import text as tx
 from handlers.reply import Destination, web_call
 
 SLACK_FILE_HOSTS = frozenset({"files.slack.com", "files-origin.slack.com"})
@@ -149,7 +150,7 @@ async def answer_message(
     services: Services, message: Mapping[str, Any], destination: Destination
 ) -> None:
     """Verify what a Slack message carries (an email file, else its text) and answer."""
-    keep = bk.registered_domains(services.current_registry)
+    keep = tx.registered_domains(services.current_registry)
     email = next((f for f in message.get("files") or () if is_email_file(f)), None)
     if email is None:
         scan = await scan_text(services.verifier, str(message.get("text") or ""))
@@ -159,7 +160,7 @@ async def answer_message(
         report = await verify_file(services, destination.client, str(email.get("id")))
     except InputError as exc:
         await destination.send(
-            f"deskguard: {bk.escape(str(exc))}", bk.problem_blocks(f"Not verified: {exc}")
+            f"deskguard: {tx.escape(str(exc))}", bk.problem_blocks(f"Not verified: {exc}")
         )
         return
     entry = services.history.add(destination.user, report)

@@ -10,8 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime.services import Services
 from bot.watch.posture import PostureRow
 from bot.watch.snapshots import POSTURE
-from handlers import blocks as bk
-from handlers import ids
+from handlers import home_blocks, ids
+from handlers import text as tx
 from handlers.reply import web_call
 
 
@@ -36,11 +36,11 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         user = str(event["user"])
         registry = services.current_registry
-        view = bk.home_view(
+        view = home_blocks.home_view(
             vendors=len(registry),
             overdue=services.overdue(),
             recent=services.history.recent(user),
-            keep=bk.registered_domains(registry),
+            keep=tx.registered_domains(registry),
             posture=await _privileged_posture(services),
         )
         await web_call(client.views_publish, "views.publish", user_id=user, view=view)

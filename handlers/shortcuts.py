@@ -12,6 +12,7 @@ from bot.errors import InputError
 from bot.runtime.services import Services
 from handlers import blocks as bk
 from handlers import ids
+from handlers import text as tx
 from handlers.commands import answer
 from handlers.files import answer_message
 from handlers.reply import Destination, post_message, web_call
@@ -52,9 +53,9 @@ def register(app: AsyncApp, services: Services) -> None:
         entry = services.history.find(destination.user, str(action.get("value") or ""))
         if entry is None or not destination.channel:
             text = "That report has expired: run the check again, then share it."
-            await destination.send(bk.escape(text), bk.problem_blocks(text))
+            await destination.send(tx.escape(text), bk.problem_blocks(text))
             return
-        keep = bk.registered_domains(services.current_registry)
+        keep = tx.registered_domains(services.current_registry)
         blocks = bk.report_blocks(entry.report, keep=keep, shared_by=destination.user)
         await post_message(client, destination.channel, bk.report_text(entry.report, keep), blocks)
 
@@ -81,12 +82,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         user = str(body["user"]["id"])
         destination = Destination(client, user=user, channel=user, ephemeral=False)
-        keep = bk.registered_domains(services.current_registry)
+        keep = tx.registered_domains(services.current_registry)
         try:
             report = await services.verifier.verify_message(source.encode("utf-8"))
         except InputError as exc:
             text = f"The pasted text could not be verified: {exc}"
-            await destination.send(bk.escape(text), bk.problem_blocks(text))
+            await destination.send(tx.escape(text), bk.problem_blocks(text))
             return
         entry = services.history.add(user, report)
         blocks = bk.report_blocks(report, keep=keep, entry_id=entry.id, share=False)

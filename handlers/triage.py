@@ -26,8 +26,9 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.queue import Job
 from bot.runtime.reminders import Post
 from bot.runtime.worker import FindPosted, PostCard
-from handlers.blocks import escape, escape_entities, registered_domains, report_blocks
+from handlers.blocks import report_blocks
 from handlers.reply import ROUTE_MESSAGE, DeliveryError, post_message
+from handlers.text import escape, escape_entities, registered_domains
 
 log = logging.getLogger("deskguard.triage")
 

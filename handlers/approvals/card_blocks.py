@@ -24,7 +24,7 @@ from handlers.approvals.pieces import (
     verification_line,
     when,
 )
-from handlers.blocks import escape, escape_entities, safe
+from handlers.text import escape, escape_entities, safe
 
 STATE_LABEL = {
     State.PENDING: ":hourglass_flowing_sand: *Waiting for two approvals*: a technical approval and "

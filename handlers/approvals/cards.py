@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approvals.machine import Request, State
 from bot.approvals.sweeper import CardUpdater
 from bot.runtime.services import Services
-from handlers import blocks as bk
 from handlers import ids
+from handlers import text as tx
 from handlers.approvals import card_blocks, message_blocks, pieces
 from handlers.approvals.ui import ApprovalsUi
 from handlers.reply import DeliveryError, post_message, web_call
@@ -74,7 +74,7 @@ async def after_transition(ui: ApprovalsUi, request: Request, user_id: str) -> N
         card = f" in <#{where[0]}>" if where else ""
         text = (
             f"Recorded: request `{request.id}` is now *{pieces.state_words(request.state)}*"
-            f". But Slack could not be updated ({bk.escape(exc.detail)}), so the card{card} "
+            f". But Slack could not be updated ({tx.escape(exc.detail)}), so the card{card} "
             "may be out of date; the record is safe and "
             f"`{ids.COMMAND} audit {request.id}` shows it."
         )
@@ -94,7 +94,7 @@ async def post_card(ui: ApprovalsUi, request: Request, channel: str) -> None:
         log.error("request %s is open but its card was not posted: %s", request.id, exc)
         text = (
             f"Your request `{request.id}` is recorded, but its card could not be posted in "
-            f"<#{channel}> ({bk.escape(exc.detail)}): is deskguard in that channel? Ask your "
+            f"<#{channel}> ({tx.escape(exc.detail)}): is deskguard in that channel? Ask your "
             "deskguard admins; the approvers cannot see it yet."
         )
         await post_message(

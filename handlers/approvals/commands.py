@@ -12,6 +12,7 @@ from bot.errors import TransitionRefused
 from bot.runtime.services import Services
 from handlers import blocks as bk
 from handlers import ids
+from handlers import text as tx
 from handlers.approvals import message_blocks
 from handlers.approvals.forms import WHO_FAILED
 from handlers.approvals.opening import open_modal
@@ -36,7 +37,7 @@ async def request_command(
         vendor = registry.find_by_name(rest) or registry.get(rest.lower())
         if vendor is None:
             text = (
-                f"{bk.defang_text(rest[:100])} is not in the vendor registry, so deskguard has no "
+                f"{tx.defang_text(rest[:100])} is not in the vendor registry, so deskguard has no "
                 f"verified number to call back. Run `{ids.COMMAND} request` to choose a registered "
                 "vendor."
             )

@@ -11,7 +11,8 @@ from bot.approvals.audit import AuditEvent
 from bot.approvals.machine import MAX_SUMMARY, Request, State
 from bot.registry import display_phone
 from handlers.approvals.pieces import KIND_LABEL, context, event_words, section, state_words, user
-from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
+from handlers.blocks import MAX_SECTION
+from handlers.text import escape, escape_entities, safe
 
 MAX_AUDIT_EVENTS = 40
 

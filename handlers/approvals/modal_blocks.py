@@ -31,7 +31,7 @@ from handlers.approvals.pieces import (
     section,
     verification_line,
 )
-from handlers.blocks import escape, escape_entities, safe
+from handlers.text import escape, escape_entities, safe
 
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
 

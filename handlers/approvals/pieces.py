@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, PlainTextO
 
 from bot.approvals.machine import Event, RequestKind, Slot, State
 from bot.registry import Vendor, display_phone
-from handlers.blocks import MAX_SECTION, escape, escape_entities, safe
+from handlers.blocks import MAX_SECTION
+from handlers.text import escape, escape_entities, safe
 
 MAX_TICKET = 64  # what people type: a ticket reference, a contact's name, a proof
 MAX_CONTACT = 100

@@ -12,7 +12,7 @@ from bot.approvals.machine import Actor, Request, Slot
 from bot.approvals.service import ApprovalService
 from bot.registry import Vendor
 from bot.runtime.services import Services
-from handlers import blocks as bk
+from handlers import text as tx
 from handlers.approvals import card_blocks
 from handlers.approvals.slack_roles import SlackRoleResolver
 from handlers.reply import retry_handlers
@@ -49,7 +49,7 @@ class ApprovalsUi:
 
     @property
     def keep(self) -> frozenset[str]:
-        return bk.registered_domains(self.services.current_registry)
+        return tx.registered_domains(self.services.current_registry)
 
     def vendor(self, vendor_id: str) -> Vendor | None:
         return self.services.current_registry.get(vendor_id)

@@ -9,6 +9,8 @@ from bot.registry import Registry
 from bot.report import Kind, Reason, Report, Verdict
 from bot.runtime.history import History
 from handlers import blocks as bk
+from handlers import home_blocks
+from handlers import text as tx
 
 
 def _report(**details: object) -> Report:
@@ -29,19 +31,19 @@ def _dump(blocks: list) -> str:
 
 
 def test_escape_and_defang() -> None:
-    assert bk.escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
-    assert bk.defang_text("see https://evil.example/x") == "see hxxps://evil[.]example/x"
-    assert bk.defang_text("HTTP://a.example") == "HxxP://a[.]example"
-    assert bk.defang_text("mail bob@evil.example") == "mail bob@evil[.]example"
+    assert tx.escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+    assert tx.defang_text("see https://evil.example/x") == "see hxxps://evil[.]example/x"
+    assert tx.defang_text("HTTP://a.example") == "HxxP://a[.]example"
+    assert tx.defang_text("mail bob@evil.example") == "mail bob@evil[.]example"
     # only real domains (a public suffix, or a special-use name) are defanged
-    assert bk.defang_text("version 1.2.3 and file.pdf") == "version 1.2.3 and file.pdf"
-    assert bk.defang_text("ask j.doe about setup.exe") == "ask j.doe about setup.exe"
-    assert bk.defang_text("x.com, report.zip, a.co.uk") == "x[.]com, report[.]zip, a[.]co[.]uk"
+    assert tx.defang_text("version 1.2.3 and file.pdf") == "version 1.2.3 and file.pdf"
+    assert tx.defang_text("ask j.doe about setup.exe") == "ask j.doe about setup.exe"
+    assert tx.defang_text("x.com, report.zip, a.co.uk") == "x[.]com, report[.]zip, a[.]co[.]uk"
     keep = frozenset({"northwind.io"})
-    assert bk.defang_text("mx.northwind.io and northwind.io.evil.example", keep) == (
+    assert tx.defang_text("mx.northwind.io and northwind.io.evil.example", keep) == (
         "mx.northwind.io and northwind[.]io[.]evil[.]example"
     )
-    assert bk.defang_text("nоrthwind.io") == "nоrthwind[.]io"  # Cyrillic о
+    assert tx.defang_text("nоrthwind.io") == "nоrthwind[.]io"  # Cyrillic о
 
 
 def test_hostile_subject_is_inert_in_a_report() -> None:
@@ -86,7 +88,7 @@ def test_vendor_card_and_home(registry: Registry) -> None:
     assert "+1 206-555-0142" in card and "Dana Whitfield" in card and "overdue" not in card
     history = History(clock=lambda: dt.datetime(2026, 11, 1, 9, 30, tzinfo=dt.UTC))
     history.add("U1", _report())
-    view = bk.home_view(
+    view = home_blocks.home_view(
         vendors=3, overdue=["Contoso Payroll"], recent=history.recent("U1"), keep=frozenset()
     ).to_dict()
     shown = json.dumps(view)
@@ -117,11 +119,11 @@ def _inert(text: str) -> bool:
 
 
 def test_hostile_text_cannot_format_mention_link_or_add_emoji() -> None:
-    shown = bk.safe(HOSTILE)
+    shown = tx.safe(HOSTILE)
     assert _inert(shown) and "<@" not in shown
     assert "Verified by deskguard" in shown  # still readable as text
-    assert bk.safe("line one\n> quoted\nline three") == "line one &gt; quoted line three"
-    assert bk.safe("reset j.doe and svc_northwind now") == "reset j.doe and svc_northwind now"
+    assert tx.safe("line one\n> quoted\nline three") == "line one &gt; quoted line three"
+    assert tx.safe("reset j.doe and svc_northwind now") == "reset j.doe and svc_northwind now"
 
 
 def test_hostile_message_fields_are_inert_on_a_report_card() -> None:
