@@ -40,6 +40,11 @@ __all__ = [
 
 MAX_FORWARD_DEPTH = 3
 MAX_FIELD_CHARS = 2000
+# Longer than any real From or Reply-To (a display name, an address of at most 254 characters,
+# encoded words): such a field is malformed and never given to the stdlib's address parser,
+# whose work grows faster than linearly with the length.
+MAX_ADDRESS_FIELD_CHARS = 1000
+MAX_REPLY_TO = 3
 THE_MESSAGE = "the message itself"
 INLINE_NOTE = (
     "the original email was forwarded inline and lost its headers: cannot verify the original: "
@@ -73,10 +78,11 @@ _KNOWN_HEADERS = frozenset(
         "x-mailer",
     }
 )
+# Every quantifier is bounded and no two overlap, so a search costs at most a constant per
+# position (``-{3,}\s*`` on a run of dashes, or ``^\s*`` on blank lines, was quadratic).
 _INLINE_MARKERS = re.compile(
-    r"-{3,}\s*forwarded message\s*-{3,}"
-    r"|-{3,}\s*original message\s*-{3,}"
-    r"|^\s*begin forwarded message\s*:",
+    r"-{3}[ \t\r\n]{0,20}(?:forwarded|original) message[ \t\r\n]{0,20}-{3}"
+    r"|^[ \t]{0,40}begin forwarded message[ \t]{0,20}:",
     re.IGNORECASE | re.MULTILINE,
 )
 _BOM = b"\xef\xbb\xbf"
@@ -225,6 +231,7 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
     from_value, _ = decode_words(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
     if from_value:
         headers.insert(0, ("From", from_value))
+    reply_to, reply_defects = _reply_to([fields.reply_to.strip()] if fields.reply_to else [], notes)
     text = (fields.text or "")[:MAX_TEXT_CHARS]
     subject = next((v for k, v in headers if k == "Subject"), "")
     msg = ParsedMessage(
@@ -233,11 +240,11 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
         from_header=from_value or None,
         from_address=author.address,
         from_display_name=author.display_name,
-        reply_to=_addresses([fields.reply_to[:MAX_FIELD_CHARS]] if fields.reply_to else [], notes),
+        reply_to=reply_to,
         return_path=None,
         subject=subject,
         body_text=text,
-        defects=_unique(defects + author.defects),
+        defects=_unique(defects + author.defects + reply_defects),
         source_format="headers",
         authenticatable=False,
         notes=notes,
@@ -315,6 +322,7 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
     author = _Author()
     if len(froms) == 1 and not scan.hidden_from:
         author = _author(froms[0].unfolded)
+    reply_to, reply_defects = _reply_to(scan.unfolded("reply-to"), notes)
     subjects = scan.values("subject")
     return ParsedMessage(
         raw=raw,
@@ -322,11 +330,11 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
         from_header=froms[0].value if froms else None,
         from_address=author.address,
         from_display_name=author.display_name,
-        reply_to=_addresses(scan.unfolded("reply-to"), notes),
+        reply_to=reply_to,
         return_path=_return_path(scan.values("return-path"), notes),
         subject=subjects[0] if subjects else "",
         body_text=body,
-        defects=_unique([*scan.defects, *author.defects]),
+        defects=_unique([*scan.defects, *author.defects, *reply_defects]),
         notes=notes,
     )
 
@@ -335,6 +343,15 @@ def _author(value: str) -> _Author:
     """The single author named by a From value (not yet RFC 2047-decoded), with defects."""
     out = _Author()
     if not value:
+        return out
+    if len(value) > MAX_ADDRESS_FIELD_CHARS:
+        out.defects.append(
+            Defect(
+                "malformed_message",
+                f"the From header is {len(value):,} characters long, longer than any real one: "
+                "not parsed",
+            )
+        )
         return out
     hidden = control_name(value)
     if hidden is not None:
@@ -389,6 +406,26 @@ def _format_char(text: str) -> str | None:
         if unicodedata.category(ch) == "Cf":
             return f"invisible format character U+{ord(ch):04X}"
     return None
+
+
+def _reply_to(values: list[str], notes: list[str]) -> tuple[list[Address], list[Defect]]:
+    """Reply-To addresses; an over-long field is a defect and is not parsed."""
+    defects: list[Defect] = []
+    usable: list[str] = []
+    for value in values:
+        if len(value) > MAX_ADDRESS_FIELD_CHARS:
+            defects.append(
+                Defect(
+                    "malformed_message",
+                    f"a Reply-To header is {len(value):,} characters long, longer than any real "
+                    "one: not parsed",
+                )
+            )
+        else:
+            usable.append(value)
+    if len(usable) > MAX_REPLY_TO:
+        notes.append(f"{len(usable)} Reply-To headers: only the first {MAX_REPLY_TO} were read")
+    return _addresses(usable[:MAX_REPLY_TO], notes), _unique(defects)
 
 
 def _addresses(values: list[str], notes: list[str]) -> list[Address]:

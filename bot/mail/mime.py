@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
@@ -24,6 +24,10 @@ from bot.mail.rawheaders import decode_bytes, split_message
 MAX_DEPTH = 16
 MAX_PARTS = 500
 MAX_TEXT_CHARS = 200_000
+# A part's header block as the stdlib may see it: its parameter parser is quadratic in the number
+# of ';' inside an open quote, so each field is cut to a length no real one reaches.
+MAX_PART_FIELD_BYTES = 4096
+MAX_PART_FIELDS = 100
 _FORWARDED_TYPES = ("message/rfc822", "message/global")
 
 
@@ -39,7 +43,7 @@ class Part:
     @property
     def is_attachment(self) -> bool:
         """True when the part is marked (or named) as an attachment."""
-        disposition = (self.headers.get("Content-Disposition") or "").split(";")[0]
+        disposition = header_text(self.headers, "Content-Disposition").split(";")[0]
         return disposition.strip().lower() == "attachment" or self.filename is not None
 
     @property
@@ -50,8 +54,36 @@ class Part:
         return self.filename is not None and self.filename.lower().endswith(".eml")
 
 
+def _capped_block(block: bytes) -> bytes:
+    """At most :data:`MAX_PART_FIELDS` fields of at most :data:`MAX_PART_FIELD_BYTES` each."""
+    fields: list[bytearray] = []
+    for line in block.split(b"\n", MAX_PART_FIELDS * 8)[: MAX_PART_FIELDS * 8]:
+        line = line.rstrip(b"\r")
+        if line[:1] in (b" ", b"\t") and fields:
+            field = fields[-1]
+            if len(field) < MAX_PART_FIELD_BYTES:
+                field += b"\r\n" + line[: MAX_PART_FIELD_BYTES - len(field)]
+            continue
+        if len(fields) >= MAX_PART_FIELDS:
+            break
+        fields.append(bytearray(line[:MAX_PART_FIELD_BYTES]))
+    return b"\r\n".join(bytes(f) for f in fields)
+
+
 def _headers(block: bytes) -> Message:
-    return BytesHeaderParser(policy=compat32).parsebytes(block + b"\r\n\r\n")
+    """A part's headers as a compat32 Message whose values are always ``str``.
+
+    The block is decoded as UTF-8 (undecodable bytes replaced) before the stdlib sees it: from
+    raw bytes it would hand back ``Header`` objects for non-ASCII values.
+    """
+    text = _capped_block(block).decode("utf-8", "replace")
+    return HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
+
+
+def header_text(headers: Message, name: str) -> str:
+    """The first ``name`` header of a part as text ('' when absent)."""
+    value = headers.get(name)
+    return "" if value is None else str(value)
 
 
 def _filename(headers: Message) -> str | None:
@@ -65,11 +97,14 @@ def _filename(headers: Message) -> str | None:
 
 
 def _boundary(headers: Message) -> str | None:
-    value = headers.get_param("boundary")
-    if value is None:
+    try:
+        value = headers.get_param("boundary")
+        if value is None:
+            return None
+        text = collapse_rfc2231_value(value) if isinstance(value, tuple) else str(value)
+    except Exception:  # hostile parameters: treated as a single part rather than a crash
         return None
-    text = collapse_rfc2231_value(value) if isinstance(value, tuple) else str(value)
-    return text or None
+    return text[:200] or None
 
 
 def iter_parts(raw: bytes) -> Iterator[Part]:
@@ -118,7 +153,7 @@ def split_multipart(body: bytes, boundary: str) -> list[bytes]:
 
 def decode_transfer(part: Part, notes: list[str]) -> bytes:
     """The part's body with its Content-Transfer-Encoding undone."""
-    encoding = (part.headers.get("Content-Transfer-Encoding") or "").strip().lower()
+    encoding = header_text(part.headers, "Content-Transfer-Encoding").strip().lower()
     if encoding == "base64":
         cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", part.body)
         if len(cleaned) % 4 == 1:
@@ -137,7 +172,10 @@ def decode_transfer(part: Part, notes: list[str]) -> bytes:
 def part_text(part: Part, notes: list[str]) -> str:
     """The decoded text of a text part (charset errors replaced and noted)."""
     data = decode_transfer(part, notes)
-    charset = part.headers.get_content_charset() or "us-ascii"
+    try:
+        charset = part.headers.get_content_charset() or "us-ascii"
+    except Exception:  # hostile parameters: read as UTF-8
+        charset = "us-ascii"
     if charset in ("us-ascii", "ascii"):
         charset = "utf-8"
     local: list[str] = []

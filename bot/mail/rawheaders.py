@@ -7,6 +7,7 @@ it (RFC 2047), and records each structural oddity as a :class:`Defect`.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -38,6 +39,15 @@ _BAD_BYTES: tuple[tuple[bytes, str], ...] = (
     (b"\xe2\x80\xa9", "paragraph separator (U+2029)"),
 )
 _OTHER_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+# What a header must not hold, found in one linear scan: Cc (C0, DEL, C1) except TAB, no-break
+# space, and the Zl / Zp separators (the only characters of those categories).
+_HEADER_FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00a0\u2028\u2029]")
+# Codecs that are not plain charsets: slow on hostile input (punycode is quadratic), raise
+# errors other than UnicodeDecodeError, or decode escapes rather than text.
+_REFUSED_CODECS = frozenset(
+    {"punycode", "idna", "undefined", "unicode_escape", "raw_unicode_escape", "mbcs", "oem"}
+)
+MAX_CHARSET_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -90,17 +100,15 @@ def split_message(data: bytes) -> tuple[bytes, bytes]:
 
 def control_name(text: str) -> str | None:
     """The name of the first character in ``text`` that a header must not hold, if any."""
-    for ch in text:
-        if ch == "\t":
-            continue
-        if ch == "\u00a0":
-            return "no-break space (U+00A0)"
-        cat = unicodedata.category(ch)
-        if cat == "Cc":
-            return _describe_control(ch)
-        if cat in ("Zl", "Zp"):
-            return f"{unicodedata.name(ch, 'separator').lower()} (U+{ord(ch):04X})"
-    return None
+    match = _HEADER_FORBIDDEN.search(text)
+    if match is None:
+        return None
+    ch = match.group(0)
+    if ch == "\u00a0":
+        return "no-break space (U+00A0)"
+    if ch in "\u2028\u2029":
+        return f"{unicodedata.name(ch, 'separator').lower()} (U+{ord(ch):04X})"
+    return _describe_control(ch)
 
 
 def _describe_control(ch: str) -> str:
@@ -127,18 +135,38 @@ def decode_words(value: str) -> tuple[str, list[str]]:
     return "".join(out), notes
 
 
-def decode_bytes(data: bytes, charset: str | None, notes: list[str]) -> str:
-    """Decode ``data`` in ``charset`` (UTF-8 when unknown), replacing what does not decode."""
-    name = (charset or "utf-8").strip().lower()
-    if not name:
-        name = "utf-8"
+def text_codec(charset: str | None) -> str | None:
+    """The codec name for a MIME ``charset`` when it is a plain text charset, else None."""
+    name = str(charset or "utf-8").strip().lower() or "utf-8"
+    if len(name) > MAX_CHARSET_CHARS or not name.isprintable():
+        return None
     try:
-        return data.decode(name)
-    except LookupError:
-        notes.append(f"unknown charset {charset!r}: decoded as UTF-8 with replacement characters")
-    except UnicodeDecodeError:
-        notes.append(f"text is not valid {charset or 'UTF-8'}: undecodable bytes replaced")
-    return data.decode("utf-8", "replace")
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
+        return None
+    return info.name
+
+
+def decode_bytes(data: bytes, charset: str | None, notes: list[str]) -> str:
+    """Decode ``data`` in ``charset`` (UTF-8 when unknown), replacing what does not decode.
+
+    Never raises: an unknown, refused or broken charset is a note, and the text is read as UTF-8.
+    """
+    shown = str(charset)[:MAX_CHARSET_CHARS] if charset else "UTF-8"
+    codec = text_codec(charset)
+    if codec is None:
+        notes.append(f"unknown charset {shown!r}: decoded as UTF-8 with replacement characters")
+        return data.decode("utf-8", "replace")
+    try:
+        return data.decode(codec)
+    except (UnicodeError, ValueError, LookupError, TypeError):
+        notes.append(f"text is not valid {shown}: undecodable bytes replaced")
+    try:
+        return data.decode(codec, "replace")
+    except (UnicodeError, ValueError, LookupError, TypeError):
+        return data.decode("utf-8", "replace")
 
 
 def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:

@@ -1,0 +1,188 @@
+"""A hostile corpus through parse + verify: worst time and peak memory per case.
+
+Run by hand: ``.venv/bin/python bench/bench_hostile.py [--only NAME] [--limit 180]``.
+
+Each case is generated here (long runs of one character, many headers, huge fields, deep and
+wide MIME, many DKIM signatures, a 24 MB message) and verified in a fresh subprocess with
+``Verifier.verify_message`` (in process, no deadline: this measures the work itself) against the
+DNS snapshot in examples/, so no network is used. Each case prints its time and its peak memory
+above the process at rest with the message already built (``ru_maxrss``); a case still running
+after ``--limit`` seconds is stopped and reported as ``> limit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+GENUINE = ROOT / "examples" / "genuine-northwind.eml"
+FROM = "Dana Whitfield <dana.whitfield@northwind-software.com>"
+
+
+def _eml(body: bytes = b"Hello.\r\n", *, extra: list[bytes] | None = None, from_: bytes | None = None,
+         content_type: bytes = b"text/plain; charset=utf-8") -> bytes:
+    head = [
+        b"Received: from mail.northwind-software.com (mail.northwind-software.com [192.0.2.5]) "
+        b"by mx.corp.example with ESMTPS id 4Xy; Tue, 10 Nov 2026 09:30:02 +0000",
+        b"From: " + (from_ if from_ is not None else FROM.encode()),
+        b"To: helpdesk@corp.example",
+        b"Subject: Quarterly maintenance",
+        b"Date: Tue, 10 Nov 2026 09:30:00 +0000",
+        b"Message-ID: <m1@northwind-software.com>",
+        *(extra or []),
+        b"MIME-Version: 1.0",
+        b"Content-Type: " + content_type,
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def _deep_mime(levels: int) -> bytes:
+    body = b"Content-Type: text/plain\r\n\r\nleaf\r\n"
+    for level in range(levels):
+        b = f"b{level}".encode()
+        body = (
+            b"Content-Type: multipart/mixed; boundary=" + b + b"\r\n\r\n--" + b + b"\r\n" + body
+            + b"\r\n--" + b + b"--\r\n"
+        )
+    head, _, rest = body.partition(b"\r\n\r\n")
+    return _eml(rest, content_type=head.split(b": ", 1)[1])
+
+
+def _wide_mime(parts: int) -> bytes:
+    chunk = b"--wide\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    return _eml(chunk * parts + b"--wide--\r\n", content_type=b"multipart/mixed; boundary=wide")
+
+
+def _many_signatures(count: int, body_mb: int) -> bytes:
+    raw = GENUINE.read_bytes()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    start = next(i for i, line in enumerate(lines) if line.lower().startswith(b"dkim-signature"))
+    end = start + 1
+    while end < len(lines) and lines[end][:1] in (b" ", b"\t"):
+        end += 1
+    signature = b"\r\n".join(lines[start:end])
+    filler = (b"Maintenance notes line for the body hash. " * 2 + b"\r\n") * (
+        body_mb * 2**20 // 88
+    )
+    return b"\r\n".join([signature] * count + lines) + b"\r\n\r\n" + body + filler
+
+
+def _short_lines(size: int) -> bytes:
+    return _eml(b"ab\r\n" * (size // 4))
+
+
+CASES: dict[str, Callable[[], bytes]] = {
+    "dashes 30,000 (body)": lambda: _eml(b"-" * 30_000),
+    "dashes 200,000 (body)": lambda: _eml(b"-" * 200_000),
+    "blank lines 200,000": lambda: _eml(b"\r\n" * 200_000),
+    "spaces 1,000,000 (body)": lambda: _eml(b" " * 1_000_000),
+    "digits 200,000 (body)": lambda: _eml(b"1" * 200_000),
+    "'0-' x 100,000 (body)": lambda: _eml(b"0-" * 100_000),
+    "display name 60 KB": lambda: _eml(
+        from_=b'"' + b"Dana " * 12_000 + b'" <dana.whitfield@northwind-software.com>'
+    ),
+    "From of 60,000 '<'": lambda: _eml(from_=b"<" * 60_000),
+    "Reply-To 20 x 20K words": lambda: _eml(
+        extra=[b"Reply-To: " + b"word " * 20_000 + b"<a@b.example>" for _ in range(20)]
+    ),
+    "5,000 headers": lambda: _eml(extra=[f"X-Filler-{i}: v{i}".encode() for i in range(5000)]),
+    "Subject of 100,000 encoded words": lambda: _eml(
+        extra=[b"X-Note: " + b"=?utf-8?q?a?= " * 100_000]
+    ),
+    "one header folded 200,000 times": lambda: _eml(extra=[b"X-Fold: a" + b"\r\n b" * 200_000]),
+    "MIME 200 levels deep": lambda: _deep_mime(200),
+    "MIME 20,000 parts wide": lambda: _wide_mime(20_000),
+    "HTML 500,000 nested <div>": lambda: _eml(
+        b"<div>" * 500_000, content_type=b"text/html; charset=utf-8"
+    ),
+    "20 DKIM signatures, 5 MB body": lambda: _many_signatures(20, 5),
+    "24 MB of short lines": lambda: _short_lines(24 * 2**20),
+}
+
+
+def _run_case(name: str) -> dict[str, float | str]:
+    from bot.dns import Resolver, Snapshot
+    from bot.errors import InputError
+    from bot.registry import RegistryHolder, load_registry
+    from bot.settings import Settings
+    from bot.verify.verifier import Verifier
+
+    settings = Settings(
+        registry=ROOT / "examples" / "vendors.yml",
+        dns_cache_file=ROOT / "examples" / "dns-snapshot.json",
+    )
+    resolver = Resolver(snapshot=Snapshot.load(ROOT / "examples" / "dns-snapshot.json"))
+    verifier = Verifier(settings, resolver, RegistryHolder(load_registry(settings.registry)))
+    verifier.lookalikes()
+    data = CASES[name]()
+    asyncio.run(verifier.verify_message(_eml()))  # warm: imports, caches
+    rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    try:
+        report = asyncio.run(verifier.verify_message(data))
+        verdict = f"{report.verdict.value} ({', '.join(sorted(set(report.codes()))[:4])})"
+    except InputError as exc:
+        verdict = f"refused: {type(exc).__name__}"
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds": seconds,
+        "peak_mb": (peak - rest) / 1024,
+        "size_mb": len(data) / 2**20,
+        "verdict": verdict,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", help="run only cases whose name contains this text")
+    parser.add_argument("--limit", type=float, default=180.0, help="seconds per case")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(_run_case(args.case)))
+        return
+    worst_time, worst_mem = 0.0, 0.0
+    print(f"{'case':36s} {'size MB':>8s} {'seconds':>9s} {'peak MB':>9s}  result")
+    for name in CASES:
+        if args.only and args.only not in name:
+            continue
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "--case", name],
+                capture_output=True,
+                text=True,
+                timeout=args.limit,
+                check=True,
+            )
+        except subprocess.TimeoutExpired:
+            print(f"{name:36s} {'':>8s} {'>' + str(int(args.limit)):>9s} {'':>9s}  stopped")
+            worst_time = max(worst_time, args.limit)
+            continue
+        except subprocess.CalledProcessError as exc:
+            last = (exc.stderr.strip().splitlines() or ["?"])[-1]
+            print(f"{name:36s} {'':>8s} {'':>9s} {'':>9s}  crashed: {last[:70]}")
+            continue
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        worst_time = max(worst_time, float(row["seconds"]))
+        worst_mem = max(worst_mem, float(row["peak_mb"]))
+        print(
+            f"{name:36s} {row['size_mb']:8.2f} {row['seconds']:9.2f} {row['peak_mb']:9.1f}  "
+            f"{str(row['verdict'])[:60]}"
+        )
+    print(f"worst time {worst_time:.2f} s, worst peak memory {worst_mem:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
