@@ -29,8 +29,13 @@ GENUINE = ROOT / "examples" / "genuine-northwind.eml"
 FROM = "Dana Whitfield <dana.whitfield@northwind-software.com>"
 
 
-def _eml(body: bytes = b"Hello.\r\n", *, extra: list[bytes] | None = None, from_: bytes | None = None,
-         content_type: bytes = b"text/plain; charset=utf-8") -> bytes:
+def _eml(
+    body: bytes = b"Hello.\r\n",
+    *,
+    extra: list[bytes] | None = None,
+    from_: bytes | None = None,
+    content_type: bytes = b"text/plain; charset=utf-8",
+) -> bytes:
     head = [
         b"Received: from mail.northwind-software.com (mail.northwind-software.com [192.0.2.5]) "
         b"by mx.corp.example with ESMTPS id 4Xy; Tue, 10 Nov 2026 09:30:02 +0000",
@@ -51,8 +56,15 @@ def _deep_mime(levels: int) -> bytes:
     for level in range(levels):
         b = f"b{level}".encode()
         body = (
-            b"Content-Type: multipart/mixed; boundary=" + b + b"\r\n\r\n--" + b + b"\r\n" + body
-            + b"\r\n--" + b + b"--\r\n"
+            b"Content-Type: multipart/mixed; boundary="
+            + b
+            + b"\r\n\r\n--"
+            + b
+            + b"\r\n"
+            + body
+            + b"\r\n--"
+            + b
+            + b"--\r\n"
         )
     head, _, rest = body.partition(b"\r\n\r\n")
     return _eml(rest, content_type=head.split(b": ", 1)[1])
@@ -72,9 +84,7 @@ def _many_signatures(count: int, body_mb: int) -> bytes:
     while end < len(lines) and lines[end][:1] in (b" ", b"\t"):
         end += 1
     signature = b"\r\n".join(lines[start:end])
-    filler = (b"Maintenance notes line for the body hash. " * 2 + b"\r\n") * (
-        body_mb * 2**20 // 88
-    )
+    filler = (b"Maintenance notes line for the body hash. " * 2 + b"\r\n") * (body_mb * 2**20 // 88)
     return b"\r\n".join([signature] * count + lines) + b"\r\n\r\n" + body + filler
 
 
