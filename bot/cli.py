@@ -24,6 +24,7 @@ from bot.registry import display_phone, load_registry
 from bot.report import Report, Severity, Verdict
 from bot.settings import Settings, load_settings
 from bot.verify.advice import headline, next_steps
+from bot.verify.sandbox import attach_verify_pool
 from bot.verify.verifier import RegistryHolder, Verifier
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -148,6 +149,15 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     holder = RegistryHolder(load_registry(settings.registry))
     resolver = Resolver.from_settings(settings)
     verifier = Verifier(settings, resolver, holder)
+    pool = attach_verify_pool(verifier)  # emails: in a worker process, under the deadline
+    try:
+        return await _verify_each(args, verifier)
+    finally:
+        pool.close()
+
+
+async def _verify_each(args: argparse.Namespace, verifier: Verifier) -> int:
+    settings = verifier.settings
     status = EXIT_OK
     colour = _use_colour(sys.stdout)
     for index, target in enumerate(args.targets):

@@ -127,6 +127,10 @@ CATALOGUE: dict[str, Code] = {
     "inline_forward": Code(
         _W, _U, "The email was forwarded inline and lost its headers: forward it as an attachment."
     ),
+    # bounded work (issue 11)
+    "verification_timeout": Code(
+        _W, _U, "Verification did not finish within its deadline and was stopped: not verified."
+    ),
 }
 
 

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # bounded verification (issue 11): the per-message deadline and the worker processes
+    verify_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    verify_processes: int = Field(default=2, ge=1, le=64)
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from bot.dns import Resolver
 from bot.errors import InputError
@@ -54,8 +54,27 @@ def classify_target(text: str) -> tuple[Kind, str]:
         raise InputError(f"not a valid domain: {exc}") from None
 
 
+class MessageRunner(Protocol):
+    """Runs message verification elsewhere, under a deadline (bot.verify.sandbox.VerifyPool)."""
+
+    async def verify_message(
+        self,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        arrival: Arrival = Arrival.FILE,
+        envelope: Envelope | None = None,
+    ) -> Report: ...
+
+    async def verify_headers(self, fields: HeadersOnly) -> Report: ...
+
+
 class Verifier:
-    """Verifies domains and addresses (and, with the mail package, messages)."""
+    """Verifies domains and addresses (and, with the mail package, messages).
+
+    With a ``runner`` (set by the composition roots), messages are verified through it: in a
+    worker process, off the event loop, under a deadline. Without one they are verified here.
+    """
 
     def __init__(
         self,
@@ -67,6 +86,7 @@ class Verifier:
     ) -> None:
         self.settings = settings
         self.resolver = resolver
+        self.runner: MessageRunner | None = None
         self.identity = IdentityResolver(
             registry, review_interval_days=settings.review_interval_days, today=today
         )
@@ -145,6 +165,10 @@ class Verifier:
         """Verify a raw email (.eml, .msg, forwarded attachment); raise InputError/TooLargeError
         when the bytes are not a usable message. ``arrival`` says whether it came through our own
         mail path (RAW) or as a file; ``envelope`` is the SMTP transaction when known."""
+        if self.runner is not None:
+            return await self.runner.verify_message(
+                data, filename=filename, arrival=arrival, envelope=envelope
+            )
         msg = parse_message(data, filename=filename, max_bytes=self.settings.max_message_bytes)
         return await verify_parsed(
             msg,
@@ -159,6 +183,8 @@ class Verifier:
     async def verify_headers(self, fields: HeadersOnly) -> Report:
         """Verify a headers-only email (Slack's forwarded email, pasted text): identity and
         content only; the verdict is at best unverified."""
+        if self.runner is not None:
+            return await self.runner.verify_headers(fields)
         return await verify_parsed(
             parse_headers_only(fields), self.identity, self.resolver, self.settings
         )
