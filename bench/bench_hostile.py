@@ -3,21 +3,24 @@
 Run by hand: ``.venv/bin/python bench/bench_hostile.py [--only NAME] [--limit 180]``.
 
 Each case is generated here (long runs of one character, many headers, huge fields, deep and
-wide MIME, many DKIM signatures, a 24 MB message) and verified in a fresh subprocess with
+wide MIME, many DKIM signatures, 24 MB messages) and verified in a fresh subprocess with
 ``Verifier.verify_message`` (in process, no deadline: this measures the work itself) against the
-DNS snapshot in examples/, so no network is used. Each case prints its time and its peak memory
-above the process at rest with the message already built (``ru_maxrss``); a case still running
-after ``--limit`` seconds is stopped and reported as ``> limit``.
+DNS snapshot in examples/, so no network is used. Each case prints the verification time, the
+peak memory of verification above the process at rest with the message already read
+(``ru_maxrss``), and the peak of the parse alone as a multiple of the message size
+(``tracemalloc``); a case still running after ``--limit`` seconds is stopped (``>limit``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +91,36 @@ def _many_signatures(count: int, body_mb: int) -> bytes:
     return b"\r\n".join([signature] * count + lines) + b"\r\n\r\n" + body + filler
 
 
+def _base64_body(size: int) -> bytes:
+    import base64
+
+    raw = base64.encodebytes(b"Reset your password now. " * (size * 3 // 4 // 25))
+    return _eml(
+        raw.replace(b"\n", b"\r\n"),
+        extra=[b"Content-Transfer-Encoding: base64"],
+    )
+
+
+def _forwarded_base64(size: int, depth: int) -> bytes:
+    import base64
+
+    inner = _short_lines(size)
+    for level in range(depth):
+        encoded = base64.encodebytes(inner).replace(b"\n", b"\r\n")
+        b = f"f{level}".encode()
+        inner = _eml(
+            b"--" + b + b"\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64"
+            b"\r\nContent-Disposition: attachment; filename=o.eml\r\n\r\n"
+            + encoded
+            + b"\r\n--"
+            + b
+            + b"--\r\n",
+            content_type=b"multipart/mixed; boundary=" + b,
+            from_=b"Ana <ana@corp.example>",
+        )
+    return inner
+
+
 def _short_lines(size: int) -> bytes:
     return _eml(b"ab\r\n" * (size // 4))
 
@@ -118,10 +151,12 @@ CASES: dict[str, Callable[[], bytes]] = {
     ),
     "20 DKIM signatures, 5 MB body": lambda: _many_signatures(20, 5),
     "24 MB of short lines": lambda: _short_lines(24 * 2**20),
+    "24 MB base64 text body": lambda: _base64_body(24 * 2**20),
+    "forwards 3 deep, base64, ~20 MB": lambda: _forwarded_base64(8 * 2**20, 3),
 }
 
 
-def _run_case(name: str) -> dict[str, float | str]:
+def _run_case(name: str, path: Path) -> dict[str, float | str]:
     from bot.dns import Resolver, Snapshot
     from bot.errors import InputError
     from bot.registry import RegistryHolder, load_registry
@@ -135,8 +170,9 @@ def _run_case(name: str) -> dict[str, float | str]:
     resolver = Resolver(snapshot=Snapshot.load(ROOT / "examples" / "dns-snapshot.json"))
     verifier = Verifier(settings, resolver, RegistryHolder(load_registry(settings.registry)))
     verifier.lookalikes()
-    data = CASES[name]()
     asyncio.run(verifier.verify_message(_eml()))  # warm: imports, caches
+    data = path.read_bytes()
+    parse_peak = _parse_peak(data)
     rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     try:
@@ -150,8 +186,24 @@ def _run_case(name: str) -> dict[str, float | str]:
         "seconds": seconds,
         "peak_mb": (peak - rest) / 1024,
         "size_mb": len(data) / 2**20,
+        "parse_x": parse_peak / max(1, len(data)),
         "verdict": verdict,
     }
+
+
+def _parse_peak(data: bytes) -> int:
+    """Peak bytes allocated while parsing ``data`` alone (tracemalloc)."""
+    import tracemalloc
+
+    from bot.errors import InputError
+    from bot.mail.message import parse_message
+
+    tracemalloc.start()
+    with contextlib.suppress(InputError):
+        parse_message(data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
 
 
 def main() -> None:
@@ -159,39 +211,56 @@ def main() -> None:
     parser.add_argument("--only", help="run only cases whose name contains this text")
     parser.add_argument("--limit", type=float, default=180.0, help="seconds per case")
     parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(_run_case(args.case)))
+        print(json.dumps(_run_case(args.case, Path(args.file))))
         return
-    worst_time, worst_mem = 0.0, 0.0
-    print(f"{'case':36s} {'size MB':>8s} {'seconds':>9s} {'peak MB':>9s}  result")
+    worst_time, worst_mem, worst_parse = 0.0, 0.0, 0.0
+    print(f"{'case':36s} {'size MB':>8s} {'seconds':>8s} {'peak MB':>8s} {'parse x':>8s}  result")
     for name in CASES:
         if args.only and args.only not in name:
             continue
-        try:
-            out = subprocess.run(
-                [sys.executable, __file__, "--case", name],
-                capture_output=True,
-                text=True,
-                timeout=args.limit,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            print(f"{name:36s} {'':>8s} {'>' + str(int(args.limit)):>9s} {'':>9s}  stopped")
+        with tempfile.NamedTemporaryFile(suffix=".eml") as handle:
+            handle.write(CASES[name]())
+            handle.flush()
+            row = _one(name, handle.name, args.limit)
+        if row is None:
+            print(f"{name:36s} {'':>8s} {'>' + str(int(args.limit)):>8s}  stopped")
             worst_time = max(worst_time, args.limit)
             continue
-        except subprocess.CalledProcessError as exc:
-            last = (exc.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"{name:36s} {'':>8s} {'':>9s} {'':>9s}  crashed: {last[:70]}")
+        if isinstance(row, str):
+            print(f"{name:36s} crashed: {row[:70]}")
             continue
-        row = json.loads(out.stdout.strip().splitlines()[-1])
         worst_time = max(worst_time, float(row["seconds"]))
         worst_mem = max(worst_mem, float(row["peak_mb"]))
+        worst_parse = max(worst_parse, float(row["parse_x"]))
         print(
-            f"{name:36s} {row['size_mb']:8.2f} {row['seconds']:9.2f} {row['peak_mb']:9.1f}  "
-            f"{str(row['verdict'])[:60]}"
+            f"{name:36s} {row['size_mb']:8.2f} {row['seconds']:8.2f} {row['peak_mb']:8.1f} "
+            f"{row['parse_x']:8.2f}  {str(row['verdict'])[:50]}"
         )
-    print(f"worst time {worst_time:.2f} s, worst peak memory {worst_mem:.1f} MB")
+    print(
+        f"worst time {worst_time:.2f} s, worst peak memory {worst_mem:.1f} MB, "
+        f"worst parse peak {worst_parse:.2f} x the message size"
+    )
+
+
+def _one(name: str, path: str, limit: float) -> dict[str, float | str] | str | None:
+    """Run one case in a fresh process: its row, the error line, or None when stopped."""
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", name, "--file", path],
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    except subprocess.CalledProcessError as exc:
+        return (exc.stderr.strip().splitlines() or ["?"])[-1]
+    row: dict[str, float | str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return row
 
 
 if __name__ == "__main__":

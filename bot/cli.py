@@ -149,7 +149,9 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     holder = RegistryHolder(load_registry(settings.registry))
     resolver = Resolver.from_settings(settings)
     verifier = Verifier(settings, resolver, holder)
-    pool = attach_verify_pool(verifier)  # emails: in a worker process, under the deadline
+    # emails: in a worker process, under the deadline; forked directly (the CLI runs no other
+    # threads), so the engine is not imported a second time
+    pool = attach_verify_pool(verifier, start_method="fork")
     try:
         return await _verify_each(args, verifier)
     finally:

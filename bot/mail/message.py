@@ -24,6 +24,7 @@ from bot.mail.rawheaders import (
     HeaderScan,
     control_name,
     decode_words,
+    header_block,
     scan_headers,
     split_message,
 )
@@ -254,7 +255,7 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
 
 
 def _require_message(data: bytes) -> None:
-    block, _ = split_message(data)
+    block = header_block(data)
     scan = scan_headers(block[:200_000], strict=False)
     if not any(f.name.lower() in _KNOWN_HEADERS for f in scan.fields):
         raise InputError(
@@ -272,7 +273,7 @@ def _is_message(data: bytes) -> bool:
 
 
 def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
-    block, _ = split_message(raw)
+    block = header_block(raw)
     scan = scan_headers(block)
     notes.extend(scan.notes)
     msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes))

@@ -151,27 +151,65 @@ def split_multipart(body: bytes, boundary: str) -> list[bytes]:
     return parts
 
 
-def decode_transfer(part: Part, notes: list[str]) -> bytes:
-    """The part's body with its Content-Transfer-Encoding undone."""
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_JUNK = bytes(b for b in range(256) if b not in _B64_ALPHABET)
+# Bytes of decoded text read for the body: UTF-8 takes at most 4 bytes a character.
+TEXT_BYTES = MAX_TEXT_CHARS * 4
+HTML_BYTES = MAX_TEXT_CHARS * 16
+_CHUNK = 1 << 20
+
+
+def decode_transfer(part: Part, notes: list[str], *, limit: int | None = None) -> bytes:
+    """The part's body with its Content-Transfer-Encoding undone; with ``limit``, at most that
+    many bytes of it (only the start of a long body is decoded, never a full copy)."""
     encoding = header_text(part.headers, "Content-Transfer-Encoding").strip().lower()
     if encoding == "base64":
-        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", part.body)
+        cleaned = _base64_chars(part.body, None if limit is None else (limit // 3 + 1) * 4)
         if len(cleaned) % 4 == 1:
             cleaned = cleaned[:-1]
         cleaned += b"=" * (-len(cleaned) % 4)
         try:
-            return base64.b64decode(cleaned)
+            data = base64.b64decode(cleaned)
         except (binascii.Error, ValueError):
             notes.append("a base64 part could not be decoded")
             return b""
-    if encoding == "quoted-printable":
-        return quopri.decodestring(part.body)
-    return part.body
+    elif encoding == "quoted-printable":
+        data = quopri.decodestring(part.body)
+    else:
+        data = part.body
+    if limit is not None and len(data) > limit:
+        data = _cut(data, limit)
+    return data
 
 
-def part_text(part: Part, notes: list[str]) -> str:
-    """The decoded text of a text part (charset errors replaced and noted)."""
-    data = decode_transfer(part, notes)
+def _base64_chars(body: bytes, need: int | None) -> bytes:
+    """The base64 alphabet characters of ``body`` (line breaks and junk dropped), the first
+    ``need`` of them when given: read a chunk at a time, so a long body is never copied whole."""
+    if need is None:
+        return body.translate(None, _B64_JUNK)
+    out = bytearray()
+    for start in range(0, len(body), _CHUNK):
+        out += body[start : start + _CHUNK].translate(None, _B64_JUNK)
+        if len(out) >= need:
+            break
+    return bytes(out[:need])
+
+
+def _cut(data: bytes, limit: int) -> bytes:
+    """``data[:limit]`` without a UTF-8 character cut in half at the end."""
+    cut = data[:limit]
+    back = 0
+    while back < 3 and cut and 0x80 <= cut[-1] <= 0xBF:
+        cut, back = cut[:-1], back + 1
+    if cut and cut[-1] >= 0xC0:
+        cut = cut[:-1]
+    return cut
+
+
+def part_text(part: Part, notes: list[str], *, limit: int | None = TEXT_BYTES) -> str:
+    """The decoded text of a text part (charset errors replaced and noted); with ``limit``,
+    of its first ``limit`` decoded bytes."""
+    data = decode_transfer(part, notes, limit=limit)
     try:
         charset = part.headers.get_content_charset() or "us-ascii"
     except Exception:  # hostile parameters: read as UTF-8
@@ -196,7 +234,8 @@ def body_text(raw: bytes, notes: list[str]) -> str:
         if part.content_type == "text/html" and html is None:
             html = part
     if html is not None:
-        return html_to_text(part_text(html, notes)[: MAX_TEXT_CHARS * 4])[:MAX_TEXT_CHARS]
+        text = part_text(html, notes, limit=HTML_BYTES)[: MAX_TEXT_CHARS * 4]
+        return html_to_text(text)[:MAX_TEXT_CHARS]
     return ""
 
 

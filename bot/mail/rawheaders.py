@@ -98,6 +98,12 @@ def split_message(data: bytes) -> tuple[bytes, bytes]:
     return data[: match.start()], data[match.end() :]
 
 
+def header_block(data: bytes) -> bytes:
+    """The header block of raw bytes (up to the first empty line), without copying the body."""
+    match = _SPLIT.search(data)
+    return data if match is None else data[: match.start()]
+
+
 def control_name(text: str) -> str | None:
     """The name of the first character in ``text`` that a header must not hold, if any."""
     match = _HEADER_FORBIDDEN.search(text)

@@ -164,7 +164,10 @@ class VerifyPool:
     """Runs message verification in worker processes with a per-message deadline.
 
     ``processes`` workers at most run at once (more callers wait their turn); each call's
-    deadline (``timeout`` seconds) starts when its job is handed to a worker.
+    deadline (``timeout`` seconds) starts when its job is handed to a worker. Workers come from
+    a fork server that has imported the engine once (``start_method="forkserver"``, safe in a
+    threaded service); a short-lived single-threaded caller such as the CLI may fork directly
+    (``"fork"``), which costs no second import of the engine.
     """
 
     def __init__(
@@ -175,6 +178,7 @@ class VerifyPool:
         *,
         timeout: float,
         processes: int = 2,
+        start_method: str = "forkserver",
     ) -> None:
         self.timeout = timeout
         self.processes = max(1, processes)
@@ -185,8 +189,9 @@ class VerifyPool:
             dns_timeout=resolver.timeout,
             snapshot=resolver.snapshot,
         )
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(_PRELOAD)
+        self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload(_PRELOAD)
         self._slots = _Slots()
         self._executor = ThreadPoolExecutor(self.processes, thread_name_prefix="deskguard-verify")
         self._registry_lock = threading.Lock()
@@ -309,7 +314,7 @@ def _finish(slots: _Slots, executor: ThreadPoolExecutor) -> None:
     executor.shutdown(wait=False)
 
 
-def attach_verify_pool(verifier: Verifier) -> VerifyPool:
+def attach_verify_pool(verifier: Verifier, *, start_method: str = "forkserver") -> VerifyPool:
     """Verify ``verifier``'s emails in worker processes under the configured deadline
     (``DESKGUARD_VERIFY_TIMEOUT_SECONDS``); no process starts before the first email."""
     settings = verifier.settings
@@ -319,6 +324,7 @@ def attach_verify_pool(verifier: Verifier) -> VerifyPool:
         verifier.registry_holder,
         timeout=settings.verify_timeout_seconds,
         processes=settings.verify_processes,
+        start_method=start_method,
     )
     verifier.runner = pool
     return pool
