@@ -9,6 +9,8 @@ DNS snapshot in examples/, so no network is used. Each case prints the verificat
 peak memory of verification above the process at rest with the message already read
 (``ru_maxrss``), and the peak of the parse alone as a multiple of the message size
 (``tracemalloc``); a case still running after ``--limit`` seconds is stopped (``>limit``).
+``--overhead`` compares one ordinary email verified in process and in a warm worker process
+(bot.verify.sandbox, the deadline's cost per message).
 """
 
 from __future__ import annotations
@@ -212,9 +214,15 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=180.0, help="seconds per case")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--overhead", action="store_true", help="only compare in-process and worker verification"
+    )
     args = parser.parse_args()
     if args.case:
         print(json.dumps(_run_case(args.case, Path(args.file))))
+        return
+    if args.overhead:
+        _overhead()
         return
     worst_time, worst_mem, worst_parse = 0.0, 0.0, 0.0
     print(f"{'case':36s} {'size MB':>8s} {'seconds':>8s} {'peak MB':>8s} {'parse x':>8s}  result")
@@ -242,6 +250,41 @@ def main() -> None:
     print(
         f"worst time {worst_time:.2f} s, worst peak memory {worst_mem:.1f} MB, "
         f"worst parse peak {worst_parse:.2f} x the message size"
+    )
+
+
+def _overhead(rounds: int = 5, count: int = 30) -> None:
+    """Per-message cost of verifying in a warm worker process against in process."""
+    from bot.dns import Resolver, Snapshot
+    from bot.registry import RegistryHolder, load_registry
+    from bot.settings import Settings
+    from bot.verify.sandbox import attach_verify_pool
+    from bot.verify.verifier import Verifier
+
+    settings = Settings(registry=ROOT / "examples" / "vendors.yml")
+    resolver = Resolver(snapshot=Snapshot.load(ROOT / "examples" / "dns-snapshot.json"))
+    verifier = Verifier(settings, resolver, RegistryHolder(load_registry(settings.registry)))
+    data = GENUINE.read_bytes()
+
+    async def per_message() -> float:
+        started = time.perf_counter()
+        for _ in range(count):
+            await verifier.verify_message(data)
+        return (time.perf_counter() - started) / count
+
+    async def best() -> float:
+        await per_message()  # warm
+        return min([await per_message() for _ in range(rounds)])
+
+    inline = asyncio.run(best())
+    pool = attach_verify_pool(verifier)
+    try:
+        pooled = asyncio.run(best())
+    finally:
+        pool.close()
+    print(
+        f"in process {inline * 1000:.2f} ms/message, in a warm worker {pooled * 1000:.2f} "
+        f"ms/message: {pooled / inline:.2f}x"
     )
 
 

@@ -189,7 +189,7 @@ class VerifyPool:
             dns_timeout=resolver.timeout,
             snapshot=resolver.snapshot,
         )
-        self._context = multiprocessing.get_context(start_method)
+        self._context: Any = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._context.set_forkserver_preload(_PRELOAD)
         self._slots = _Slots()

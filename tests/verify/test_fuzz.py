@@ -55,7 +55,7 @@ TOKENS: tuple[bytes, ...] = (
     b"\r\nContent-Type: multipart/mixed; boundary=b1\r\n",
     b"\r\nContent-Type: message/rfc822\r\n",
     b"\r\nContent-Type: text/plain; charset=punycode\r\n",
-    b"\r\nContent-Type: text/html; charset=\"utf\x00-8\"\r\n",
+    b'\r\nContent-Type: text/html; charset="utf\x00-8"\r\n',
     b"\r\nContent-Transfer-Encoding: base64\xff\r\n",
     b"\r\nContent-Transfer-Encoding: quoted-printable\r\n",
     b"\r\nContent-Disposition: attach\xe9ment; filename*=undefined''x.eml\r\n",
