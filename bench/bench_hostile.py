@@ -135,11 +135,18 @@ CASES: dict[str, Callable[[], bytes]] = {
     "digits 200,000 (body)": lambda: _eml(b"1" * 200_000),
     "'0-' x 100,000 (body)": lambda: _eml(b"0-" * 100_000),
     "display name 60 KB": lambda: _eml(
-        from_=b'"' + b"Dana " * 12_000 + b'" <dana.whitfield@northwind-software.com>'
+        from_=b"Dana " * 12_000 + b"<dana.whitfield@northwind-software.com>"
     ),
     "From of 60,000 '<'": lambda: _eml(from_=b"<" * 60_000),
     "Reply-To 20 x 20K words": lambda: _eml(
         extra=[b"Reply-To: " + b"word " * 20_000 + b"<a@b.example>" for _ in range(20)]
+    ),
+    "Content-Type: open quote, 100K ';'": lambda: _eml(
+        b'--b\r\nContent-Type: text/plain; name="' + b";" * 100_000 + b"\r\n\r\nx\r\n--b--\r\n",
+        content_type=b"multipart/mixed; boundary=b",
+    ),
+    "2,000 Received of 4,000 ':'": lambda: _eml(
+        extra=[b"Received: from x (" + b":" * 4000 + b") by y" for _ in range(2000)]
     ),
     "5,000 headers": lambda: _eml(extra=[f"X-Filler-{i}: v{i}".encode() for i in range(5000)]),
     "Subject of 100,000 encoded words": lambda: _eml(
@@ -151,6 +158,10 @@ CASES: dict[str, Callable[[], bytes]] = {
     "HTML 500,000 nested <div>": lambda: _eml(
         b"<div>" * 500_000, content_type=b"text/html; charset=utf-8"
     ),
+    "HTML '<!--' x 200,000": lambda: _eml(
+        b"<!--" * 200_000, content_type=b"text/html; charset=utf-8"
+    ),
+    "HTML '</' x 200,000": lambda: _eml(b"</" * 200_000, content_type=b"text/html; charset=utf-8"),
     "20 DKIM signatures, 5 MB body": lambda: _many_signatures(20, 5),
     "24 MB of short lines": lambda: _short_lines(24 * 2**20),
     "24 MB base64 text body": lambda: _base64_body(24 * 2**20),
