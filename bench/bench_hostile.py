@@ -153,6 +153,8 @@ CASES: dict[str, Callable[[], bytes]] = {
         extra=[b"X-Note: " + b"=?utf-8?q?a?= " * 100_000]
     ),
     "one header folded 200,000 times": lambda: _eml(extra=[b"X-Fold: a" + b"\r\n b" * 200_000]),
+    "24 MB header block: 'X: y' lines": lambda: _eml(extra=[b"X: y"] * (24 * 2**20 // 6)),
+    "24 MB header block: stray lines": lambda: _eml(extra=[b"yy"] * (24 * 2**20 // 4)),
     "MIME 200 levels deep": lambda: _deep_mime(200),
     "MIME 20,000 parts wide": lambda: _wide_mime(20_000),
     "HTML 500,000 nested <div>": lambda: _eml(

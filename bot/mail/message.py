@@ -273,8 +273,7 @@ def _is_message(data: bytes) -> bool:
 
 
 def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
-    block = header_block(raw)
-    scan = scan_headers(block)
+    scan = scan_headers(header_block(raw))  # the block copy is freed before the body is read
     notes.extend(scan.notes)
     msg = _assemble(scan, raw=raw, notes=notes, body=body_text(raw, notes))
     _mark_inline_forward(msg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import quopri
 import re
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
 from bot.mail.htmltext import html_to_text
-from bot.mail.rawheaders import decode_bytes, split_message
+from bot.mail.rawheaders import decode_bytes, header_end
 
 MAX_DEPTH = 16
 MAX_PARTS = 500
@@ -28,6 +29,7 @@ MAX_TEXT_CHARS = 200_000
 # of ';' inside an open quote, so each field is cut to a length no real one reaches.
 MAX_PART_FIELD_BYTES = 4096
 MAX_PART_FIELDS = 100
+MAX_PART_BLOCK_BYTES = 1 << 20
 _FORWARDED_TYPES = ("message/rfc822", "message/global")
 
 
@@ -116,39 +118,47 @@ def iter_parts(raw: bytes) -> Iterator[Part]:
             return
 
 
-def _walk(raw: bytes, depth: int) -> Iterator[Part]:
-    block, body = split_message(raw)
-    headers = _headers(block)
+def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
+    # A view over the parent's bytes: a multipart body and its parts are not copied; only a
+    # leaf's body is, when it is reached.
+    end, body_start = header_end(raw)
+    headers = _headers(bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)]))
     content_type = headers.get_content_type()
     boundary = _boundary(headers) if content_type.startswith("multipart/") else None
     if boundary is None or depth >= MAX_DEPTH:
-        yield Part(headers, content_type, _filename(headers), body)
+        yield Part(headers, content_type, _filename(headers), bytes(raw[body_start:]))
         return
-    for chunk in split_multipart(body, boundary):
-        yield from _walk(chunk, depth + 1)
+    body = memoryview(raw)[body_start:]
+    for start, stop in _part_spans(body, boundary):
+        yield from _walk(body[start:stop], depth + 1)
 
 
 def split_multipart(body: bytes, boundary: str) -> list[bytes]:
     """The parts between ``--boundary`` delimiter lines (preamble and epilogue dropped)."""
+    return [body[start:stop] for start, stop in _part_spans(body, boundary)]
+
+
+def _part_spans(body: bytes | memoryview, boundary: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each part between ``--boundary`` delimiter lines, at most
+    :data:`MAX_PARTS`."""
     delimiter = re.compile(
         rb"(?:^|\r?\n)--"
         + re.escape(boundary.encode("utf-8", "replace"))
         + rb"(--)?[ \t]*(?:\r?\n|$)"
     )
-    parts: list[bytes] = []
+    count = 0
     start: int | None = None
     for match in delimiter.finditer(body):
         if start is not None:
-            parts.append(body[start : match.start()])
-            if len(parts) >= MAX_PARTS:
-                break
+            yield start, match.start()
+            count += 1
+            if count >= MAX_PARTS:
+                return
         if match.group(1):
-            start = None
-            break
+            return
         start = match.end()
-    if start is not None and len(parts) < MAX_PARTS:
-        parts.append(body[start:])
-    return parts
+    if start is not None:
+        yield start, len(body)
 
 
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -163,6 +173,9 @@ def decode_transfer(part: Part, notes: list[str], *, limit: int | None = None) -
     """The part's body with its Content-Transfer-Encoding undone; with ``limit``, at most that
     many bytes of it (only the start of a long body is decoded, never a full copy)."""
     encoding = header_text(part.headers, "Content-Transfer-Encoding").strip().lower()
+    if encoding == "base64" and limit is None:
+        with contextlib.suppress(binascii.Error, ValueError):
+            return binascii.a2b_base64(part.body)  # skips line breaks itself: no cleaned copy
     if encoding == "base64":
         cleaned = _base64_chars(part.body, None if limit is None else (limit // 3 + 1) * 4)
         if len(cleaned) % 4 == 1:
@@ -245,5 +258,7 @@ def first_forwarded(raw: bytes, notes: list[str]) -> tuple[str | None, bytes] | 
         if part.is_forwarded_message:
             data = decode_transfer(part, notes)
             if data.strip():
-                return part.filename, data.lstrip(b"\r\n")
+                if data[:1] in (b"\r", b"\n"):
+                    data = data.lstrip(b"\r\n")
+                return part.filename, data
     return None
