@@ -24,6 +24,7 @@ from bot.verify.verifier import Verifier
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 REGRESSIONS = FIXTURES / "hostile"
+MB4 = 4 * 2**20
 DANA = b"Dana Whitfield <dana.whitfield@northwind-software.com>"
 
 
@@ -170,6 +171,11 @@ SLOW: dict[str, tuple[bytes, float]] = {
         _eml(extra=[b"Received: from x (" + b":" * 4000 + b") by y" for _ in range(2000)]),
         10.0,
     ),
+    "4 MB of stray header lines": (_eml(extra=[b"yy"] * (MB4 // 4)), 10.0),
+    "HTML body of '<!--' x 200,000": (
+        _eml(b"<!--" * 200_000, content_type=b"text/html; charset=utf-8"),
+        5.0,
+    ),  # 238 s for 100,000
     "Received header of 'from ' clauses": (
         _eml(extra=[b"Received: " + b"(from " * 800 + b") by y" for _ in range(500)]),
         10.0,
