@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -365,6 +365,19 @@ def _cross_checks(vendors: list[Vendor]) -> list[str]:
                     "the vendor's domains"
                 )
     return problems
+
+
+def unset_secrets(registry: Registry, secret: Callable[[str], str | None]) -> list[str]:
+    """One warning per registry secret (``token.secret_env``) that ``secret`` finds unset."""
+    warnings = []
+    for vendor in registry.vendors:
+        token = vendor.token
+        if isinstance(token, TotpToken) and secret(token.secret_env) is None:
+            warnings.append(
+                f"vendor {vendor.id!r}: {token.secret_env} (its token.secret_env) is not set in "
+                "the environment or .env, so its TOTP proofs will be refused"
+            )
+    return warnings
 
 
 def load_registry(path: Path) -> Registry:

@@ -7,16 +7,23 @@ a ``.env`` file in the working directory is read too.
 
 from __future__ import annotations
 
+import os
+import re
+from collections import ChainMap
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from bot.errors import ConfigError
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+_AUTHSERV_ID = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
 
 
 def _split(value: Any) -> Any:
@@ -87,6 +94,11 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="INFO")
 
+    # runtime under faults (queue attempts, request bodies)
+    queue_max_attempts: int = Field(default=5, ge=1, le=100)
+    inbound_max_concurrent_reads: int = Field(default=4, ge=1, le=256)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
     # bounded verification (issue 11): the per-message deadline and the worker processes
     verify_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     verify_processes: int = Field(default=2, ge=1, le=64)
@@ -118,6 +130,47 @@ class Settings(BaseSettings):
     def nameservers(self) -> list[tuple[str, int]]:
         """``dns_nameservers`` as (host, port) pairs."""
         return [parse_nameserver(entry) for entry in self.dns_nameservers]
+
+    # CLI and registry secrets: the authserv-id of the Authentication-Results deskguard writes
+    # (default: the first trusted authserv-id, else the host name), and the variables the
+    # registry names (token.secret_env), read like every other setting (environment, then .env)
+    authserv_id: str | None = None
+    _dotenv_files: tuple[Path, ...] = PrivateAttr(default=())
+
+    def __init__(self, **values: Any) -> None:
+        env_file = values.get("_env_file", ENV_FILE_SENTINEL)
+        super().__init__(**values)
+        if env_file is ENV_FILE_SENTINEL or env_file == ENV_FILE_SENTINEL:
+            env_file = self.model_config.get("env_file")
+        if env_file is None:
+            files: tuple[Path, ...] = ()
+        elif isinstance(env_file, str | Path):
+            files = (Path(env_file),)
+        else:
+            files = tuple(Path(f) for f in env_file)
+        self._dotenv_files = files
+
+    @field_validator("authserv_id")
+    @classmethod
+    def _check_authserv_id(cls, value: str | None) -> str | None:
+        if value is not None and not _AUTHSERV_ID.fullmatch(value):
+            raise ValueError("must be a host name (letters, digits, '.', '-', '_')")
+        return value
+
+    @cached_property
+    def secret_environ(self) -> Mapping[str, str]:
+        """Variables as settings read them: the process environment first, then ``.env``."""
+        dotenv: dict[str, str] = {}
+        for path in reversed(self._dotenv_files):  # like pydantic-settings: later files win
+            if path.is_file():
+                values = dotenv_values(path, encoding=self.model_config.get("env_file_encoding"))
+                dotenv.update({k: v for k, v in values.items() if v is not None})
+        return ChainMap(cast("dict[str, str]", os.environ), dotenv)
+
+    def secret(self, name: str) -> str | None:
+        """The value of a variable the registry names, or None when it is unset or empty."""
+        value = self.secret_environ.get(name, "").strip()
+        return value or None
 
 
 def parse_nameserver(entry: str) -> tuple[str, int]:

@@ -18,7 +18,7 @@ LAYERS = {
     "verify": 2,  # bot/verify: the engine
     "approvals": 2,  # bot/approvals: countersign state machine, stores, audit
     "runtime": 3,  # bot/runtime: the running service
-    "surface": 4,  # bot/cli.py, bot/__main__.py, handlers/
+    "surface": 4,  # bot/cli (a package), bot/__main__.py, handlers/
 }
 
 
@@ -61,7 +61,7 @@ def _graph() -> dict[str, set[str]]:
 
 def _layer(module: str) -> str:
     parts = module.split(".")
-    if parts[0] == "handlers" or module in ("bot.cli", "bot.__main__"):
+    if parts[0] == "handlers" or parts[:2] == ["bot", "cli"] or module == "bot.__main__":
         return "surface"
     if len(parts) == 2 and parts[1] in LAYERS:
         return parts[1]  # a package's own __init__

@@ -13,7 +13,16 @@ from handlers import ids
 from tests.support.slack_app import running_app
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
-SCOPES = {"commands", "chat:write", "files:read", "im:history", "usergroups:read", "users:read"}
+SCOPES = {
+    "commands",
+    "channels:history",  # the inbound worker finds a card it posted but never recorded
+    "chat:write",
+    "files:read",
+    "groups:history",  # the same, when the triage channel is private
+    "im:history",
+    "usergroups:read",
+    "users:read",
+}
 
 
 def _manifest() -> dict:

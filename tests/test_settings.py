@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import load_settings, parse_nameserver
+from bot.settings import Settings, load_settings, parse_nameserver
 
 
 def test_lists_are_comma_separated(monkeypatch):
@@ -66,3 +66,29 @@ def test_parse_nameserver(entry, expected):
 def test_parse_nameserver_rejects(entry):
     with pytest.raises(ValueError):
         parse_nameserver(entry)
+
+
+def test_registry_secrets_are_read_like_settings(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DG_TEST_TOTP_A=from-dotenv\nDG_TEST_TOTP_B=dotenv-b\nDG_TEST_EMPTY=\n")
+    monkeypatch.setenv("DG_TEST_TOTP_B", "from-environment")
+    monkeypatch.delenv("DG_TEST_TOTP_A", raising=False)
+    monkeypatch.chdir(tmp_path)  # the default .env is the working directory's, as for settings
+    settings = load_settings()
+    assert settings.secret("DG_TEST_TOTP_A") == "from-dotenv"
+    assert settings.secret("DG_TEST_TOTP_B") == "from-environment"  # the environment wins
+    assert settings.secret("DG_TEST_EMPTY") is None
+    assert settings.secret("DG_TEST_UNSET") is None
+    explicit = Settings(_env_file=dotenv)
+    assert explicit.secret("DG_TEST_TOTP_A") == "from-dotenv"
+    without = Settings(_env_file=None)
+    assert without.secret("DG_TEST_TOTP_A") is None
+    assert without.secret("DG_TEST_TOTP_B") == "from-environment"
+
+
+def test_authserv_id_setting(monkeypatch):
+    monkeypatch.setenv("DESKGUARD_AUTHSERV_ID", "deskguard.corp.example")
+    assert load_settings().authserv_id == "deskguard.corp.example"
+    monkeypatch.setenv("DESKGUARD_AUTHSERV_ID", "mx;spf=pass")
+    with pytest.raises(ConfigError, match=r"^DESKGUARD_AUTHSERV_ID:"):
+        load_settings()

@@ -35,7 +35,7 @@ CSV_FIELDS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_START):
@@ -64,7 +64,7 @@ def csv_row(event: AuditEvent) -> dict[str, str]:
         "verification": json.dumps(dict(req.verification), sort_keys=True),
         "summary": req.summary,
     }
-    return {key: _cell(value) for key, value in raw.items()}
+    return {key: csv_cell(value) for key, value in raw.items()}
 
 
 async def export_audit(

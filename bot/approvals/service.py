@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -124,7 +123,8 @@ class ApprovalService:
         self.settings = settings
         self.roles = roles
         self.clock = clock
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        # the registry's secrets (token.secret_env) are read like settings: environment, then .env
+        self.environ: Mapping[str, str] = settings.secret_environ if environ is None else environ
 
     # --- reading --------------------------------------------------------------------------
 

@@ -5,13 +5,16 @@ The mail gateway sends::
     X-Deskguard-Timestamp: <unix seconds>
     X-Deskguard-Signature: v1=<hex HMAC-SHA256(secret, "v1:" + timestamp + ":" + body)>
 
-A signature is accepted once, within a 5-minute window, compared in constant time.
+A signature is accepted once, within a 5-minute window, compared in constant time. The headers
+are checked (:func:`check_headers`) before the body is read, so an unsigned or stale request costs
+no body read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +22,9 @@ from dataclasses import dataclass
 TIMESTAMP_HEADER = "X-Deskguard-Timestamp"
 SIGNATURE_HEADER = "X-Deskguard-Signature"
 WINDOW_SECONDS = 300
+SIGNATURE_CHARS = 80  # "v1=" + 64 hex digits, with room for whitespace
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: "²".isdigit() is True
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,24 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
+def check_headers(
+    *, timestamp: str | None, signature: str | None, now: float | None = None
+) -> GateRefusal | None:
+    """Refuse a request whose signature headers are missing, malformed or stale (no body read)."""
+    if not timestamp or not signature:
+        return GateRefusal(
+            401, "missing_signature", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
+        )
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return GateRefusal(400, "bad_timestamp", "timestamp must be Unix seconds")
+    if len(signature) > SIGNATURE_CHARS or not signature.isascii():
+        return GateRefusal(401, "bad_signature", "signature does not match")
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > WINDOW_SECONDS:
+        return GateRefusal(401, "stale_timestamp", "timestamp outside the 5-minute window")
+    return None
+
+
 async def check_request(
     *,
     secret: str,
@@ -47,15 +71,9 @@ async def check_request(
     now: float | None = None,
 ) -> GateRefusal | None:
     """Return None when the request may be queued, else the refusal to send back."""
-    if not timestamp or not signature:
-        return GateRefusal(
-            401, "missing_signature", f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
-        )
-    if not timestamp.isdigit() or len(timestamp) > 12:
-        return GateRefusal(401, "bad_timestamp", "timestamp must be Unix seconds")
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > WINDOW_SECONDS:
-        return GateRefusal(401, "stale_timestamp", "timestamp outside the 5-minute window")
+    refusal = check_headers(timestamp=timestamp, signature=signature, now=now)
+    if refusal is not None or timestamp is None or signature is None:
+        return refusal
     if len(body) > max_bytes:
         return GateRefusal(413, "too_large", f"message larger than {max_bytes} bytes")
     expected = sign(secret, timestamp, body)

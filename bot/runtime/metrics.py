@@ -41,6 +41,16 @@ class Metrics:
         self.queue_processed = Counter(
             "deskguard_queue_processed", "Inbound messages processed", ["outcome"], registry=r
         )
+        self.queue_dead_letters = Gauge(
+            "deskguard_queue_dead_letters",
+            "Inbound messages given up on (deskguard queue dead-letters)",
+            registry=r,
+        )
+        self.slack_connect_retries = Counter(
+            "deskguard_slack_connect_retries",
+            "Start-up attempts to reach Slack that failed and were retried",
+            registry=r,
+        )
         self.approval_transitions = Counter(
             "deskguard_approval_transitions",
             "Approval transitions by event and outcome",

@@ -4,11 +4,16 @@ At-least-once: a job is claimed by one worker, and only acknowledged after its c
 A job a crashed worker held is claimed again once it has been idle for ``visibility`` seconds
 (XAUTOCLAIM on Redis, a claimed_at deadline on SQLite). Posting is made idempotent with a
 per-job post record: ``begin_post`` / ``finish_post`` (one card per message even when reprocessed).
+
+Attempts are counted per job (a delivery given back with ``release`` or ``fail(counts=False)`` does
+not count). A job that keeps failing is moved to a dead-letter list with its last error
+(``dead_letter``); ``dead_letters`` lists them and ``retry`` puts one back under a new id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import sqlite3
 import threading
@@ -23,6 +28,10 @@ import redis.asyncio as aioredis
 from bot.errors import StoreError
 from bot.settings import Settings
 
+log = logging.getLogger("deskguard.queue")
+
+ERROR_CHARS = 500  # the last error kept per job (it reaches a Slack card and the CLI)
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -33,6 +42,18 @@ class Job:
     received_at: float
     attempts: int
     handle: str  # backend handle (stream entry id or row id)
+    last_error: str | None = None  # why the previous attempt failed, when it said
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that could not be processed: kept with its last error until retried."""
+
+    id: str
+    received_at: float
+    failed_at: float
+    attempts: int
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +76,11 @@ class WorkQueue(Protocol):
     async def oldest_age(self) -> float: ...
     async def begin_post(self, job_id: str, owner: str) -> PostRecord | None: ...
     async def finish_post(self, job_id: str, ts: str) -> None: ...
+    async def fail(self, job: Job, error: str, *, counts: bool = True) -> None: ...
+    async def dead_letter(self, job: Job, error: str) -> None: ...
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+    async def dead_letter_count(self) -> int: ...
+    async def retry(self, job_id: str) -> str | None: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -64,8 +90,32 @@ def new_job_id() -> str:
     return f"{int(time.time() * 1000):013d}-{secrets.token_hex(8)}"
 
 
+_RETRY_SCRIPT = """
+local body = redis.call('HGET', KEYS[2], 'body')
+if not body then return 0 end
+local received = redis.call('HGET', KEYS[2], 'received_at')
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1], 'body', body, 'received_at', received)
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _is_nogroup(exc: Exception) -> bool:
+    return isinstance(exc, aioredis.ResponseError) and "NOGROUP" in str(exc)
+
+
 class RedisWorkQueue:
-    """A Redis Stream with a consumer group; XAUTOCLAIM takes back what crashed workers held."""
+    """A Redis Stream with a consumer group; XAUTOCLAIM takes back what crashed workers held.
+
+    Redis that lost its data (FLUSHALL, a restart without AOF, a failover to an empty replica) has
+    no consumer group: ``claim`` and ``ping`` recreate it (from the start of the stream, so what
+    was queued since is consumed) instead of failing on ``NOGROUP`` forever.
+    """
 
     def __init__(
         self,
@@ -79,6 +129,8 @@ class RedisWorkQueue:
         self.stream = f"{prefix}:inbound"
         self.group = "workers"
         self.posts = f"{prefix}:inbound:posts"
+        self.errors = f"{prefix}:inbound:errors"
+        self.dead = f"{prefix}:inbound:dead"
         self.visibility = visibility
         self._clock = clock
         self._group_ready = False
@@ -98,6 +150,13 @@ class RedisWorkQueue:
                 raise
         self._group_ready = True
 
+    async def _recreate_group(self) -> None:
+        log.warning(
+            "the inbound queue's consumer group is missing (Redis lost its data?); recreating it"
+        )
+        self._group_ready = False
+        await self._ensure_group()
+
     async def enqueue(self, body: bytes) -> str:
         """Store a message durably; return its id (StoreError when Redis is unreachable)."""
         job_id = new_job_id()
@@ -113,6 +172,15 @@ class RedisWorkQueue:
     async def claim(self, consumer: str, count: int = 1, block_ms: int = 1000) -> list[Job]:
         """Take back stale jobs first, then new ones (blocking up to ``block_ms``)."""
         await self._ensure_group()
+        try:
+            return await self._claim(consumer, count, block_ms)
+        except aioredis.ResponseError as exc:
+            if not _is_nogroup(exc):
+                raise
+        await self._recreate_group()
+        return await self._claim(consumer, count, block_ms)
+
+    async def _claim(self, consumer: str, count: int, block_ms: int) -> list[Job]:
         _, stale, _ = await self.redis.xautoclaim(
             self.stream,
             self.group,
@@ -127,41 +195,131 @@ class RedisWorkQueue:
                 self.group, consumer, {self.stream: ">"}, count=count, block=block_ms or None
             )
             for _, stream_entries in reply or []:
-                entries.extend(stream_entries)
+                entries.extend(entry for entry in stream_entries if entry[1])
         jobs = []
         for entry_id, fields in entries:
             pending = await self.redis.xpending_range(
                 self.stream, self.group, min=entry_id, max=entry_id, count=1
             )
             attempts = int(pending[0]["times_delivered"]) if pending else 1
+            job_id = fields[b"id"].decode()
+            error = await self.redis.hget(self.errors, job_id)
             jobs.append(
                 Job(
-                    id=fields[b"id"].decode(),
+                    id=job_id,
                     body=fields[b"body"],
                     received_at=float(fields[b"received_at"]),
                     attempts=attempts,
                     handle=entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
+                    last_error=error.decode("utf-8", "replace") if error else None,
                 )
             )
         return jobs
 
     async def ack(self, job: Job) -> None:
         """Done: acknowledge and delete the entry (the body is not kept)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self.stream, self.group, job.handle)
-            pipe.xdel(self.stream, job.handle)
-            await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.xack(self.stream, self.group, job.handle)
+                pipe.xdel(self.stream, job.handle)
+                pipe.hdel(self.errors, job.id)
+                await pipe.execute()
+        except aioredis.ResponseError as exc:
+            if not _is_nogroup(exc):
+                raise
+            await self._recreate_group()  # the entry went with the lost data
+
+    async def _reclaim(self, job: Job, consumer: str, idle_ms: int) -> None:
+        """Hand ``job`` to ``consumer`` as idle for ``idle_ms``, not counting this delivery."""
+        try:
+            await self.redis.xclaim(
+                self.stream,
+                self.group,
+                consumer,
+                min_idle_time=0,
+                message_ids=[job.handle],
+                idle=idle_ms,
+                retrycount=max(job.attempts - 1, 0),
+            )
+        except aioredis.ResponseError as exc:
+            if not _is_nogroup(exc):
+                raise
+            await self._recreate_group()
 
     async def release(self, job: Job) -> None:
         """Give a job back at once (graceful shutdown): another consumer may claim it now."""
-        await self.redis.xclaim(
-            self.stream,
-            self.group,
-            "released",
-            min_idle_time=0,
-            message_ids=[job.handle],
-            idle=int(self.visibility * 1000) + 1,
-        )
+        await self._reclaim(job, "released", int(self.visibility * 1000) + 1)
+
+    async def fail(self, job: Job, error: str, *, counts: bool = True) -> None:
+        """Record why this attempt failed; the job is claimed again after ``visibility``.
+
+        ``counts=False`` (Slack could not be reached: not the message's fault) gives the attempt
+        back.
+        """
+        await self.redis.hset(self.errors, job.id, error[:ERROR_CHARS])
+        if not counts:
+            await self._reclaim(job, "backoff", 0)
+
+    async def dead_letter(self, job: Job, error: str) -> None:
+        """Move ``job`` out of the stream into the dead-letter list, in one transaction."""
+        now = self._clock()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(
+                    f"{self.dead}:{job.id}",
+                    mapping={
+                        "body": job.body,
+                        "received_at": repr(job.received_at),
+                        "failed_at": repr(now),
+                        "attempts": str(job.attempts),
+                        "error": error[:ERROR_CHARS],
+                    },
+                )
+                pipe.zadd(self.dead, {job.id: now})
+                pipe.xack(self.stream, self.group, job.handle)
+                pipe.xdel(self.stream, job.handle)
+                pipe.hdel(self.errors, job.id)
+                await pipe.execute()
+        except aioredis.ResponseError as exc:
+            if not _is_nogroup(exc):
+                raise
+            await self._recreate_group()
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The oldest ``limit`` dead letters, oldest first."""
+        ids = await self.redis.zrange(self.dead, 0, limit - 1)
+        letters = []
+        for raw_id in ids:
+            job_id = raw_id.decode()
+            data = await self.redis.hgetall(f"{self.dead}:{job_id}")
+            if not data:
+                continue
+            letters.append(
+                DeadLetter(
+                    id=job_id,
+                    received_at=float(data[b"received_at"]),
+                    failed_at=float(data[b"failed_at"]),
+                    attempts=int(data[b"attempts"]),
+                    error=data[b"error"].decode("utf-8", "replace"),
+                )
+            )
+        return letters
+
+    async def dead_letter_count(self) -> int:
+        """How many messages wait in the dead-letter list."""
+        return int(await self.redis.zcard(self.dead))
+
+    async def retry(self, job_id: str) -> str | None:
+        """Queue a dead letter again under a new id (returned); None when there is no such id."""
+        new_id = new_job_id()
+        try:
+            await self._ensure_group()
+            moved = await self.redis.eval(
+                _RETRY_SCRIPT, 3, self.dead, f"{self.dead}:{job_id}", self.stream, new_id, job_id
+            )
+        except aioredis.RedisError as exc:
+            raise StoreError(f"redis: {exc}") from None
+        return new_id if moved else None
 
     async def depth(self) -> int:
         """Messages not yet acknowledged."""
@@ -196,9 +354,24 @@ class RedisWorkQueue:
         await self.redis.hset(f"{self.posts}:{job_id}", mapping={"state": "posted", "ts": ts})
 
     async def ping(self) -> None:
-        """Raise StoreError when Redis does not answer."""
+        """Raise StoreError when Redis does not answer or the queue cannot be consumed.
+
+        A missing consumer group (Redis lost its data) is recreated here; readiness stays red
+        only while that fails.
+        """
         try:
             await self.redis.ping()
+            groups = await self.redis.xinfo_groups(self.stream)
+            names = {_text(g["name"]) for g in groups}
+            if self.group not in names:
+                await self._recreate_group()
+        except aioredis.ResponseError as exc:
+            if "no such key" not in str(exc).lower():
+                raise StoreError(f"redis: {exc}") from None
+            try:
+                await self._recreate_group()
+            except aioredis.RedisError as again:
+                raise StoreError(f"redis: the queue cannot be consumed: {again}") from None
         except aioredis.RedisError as exc:
             raise StoreError(f"redis: {exc}") from None
 
@@ -223,6 +396,14 @@ CREATE TABLE IF NOT EXISTS inbound_posts (
     ts TEXT,
     owner TEXT
 );
+CREATE TABLE IF NOT EXISTS inbound_dead (
+    id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    failed_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL
+);
 """
 
 
@@ -245,7 +426,11 @@ class SqliteWorkQueue:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         try:
-            self._connection().executescript(_SCHEMA)
+            conn = self._connection()
+            conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(inbound_queue)")}
+            if "last_error" not in columns:  # a database from before attempts were counted
+                conn.execute("ALTER TABLE inbound_queue ADD COLUMN last_error TEXT")
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from None
 
@@ -303,18 +488,18 @@ class SqliteWorkQueue:
     def _lease(self, conn: sqlite3.Connection, consumer: str, count: int) -> list[Job]:
         now = self._clock()
         rows = conn.execute(
-            "SELECT id, body, received_at, attempts FROM inbound_queue "
+            "SELECT id, body, received_at, attempts, last_error FROM inbound_queue "
             "WHERE claimed_until <= ? ORDER BY received_at LIMIT ?",
             (now, count),
         ).fetchall()
         jobs = []
-        for job_id, body, received_at, attempts in rows:
+        for job_id, body, received_at, attempts, error in rows:
             conn.execute(
                 "UPDATE inbound_queue SET claimed_by = ?, claimed_until = ?, attempts = ? "
                 "WHERE id = ?",
                 (consumer, now + self.visibility, attempts + 1, job_id),
             )
-            jobs.append(Job(job_id, bytes(body), received_at, attempts + 1, job_id))
+            jobs.append(Job(job_id, bytes(body), received_at, attempts + 1, job_id, error))
         return jobs
 
     async def ack(self, job: Job) -> None:
@@ -322,13 +507,79 @@ class SqliteWorkQueue:
         await self._call(lambda c: c.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,)))
 
     async def release(self, job: Job) -> None:
-        """Give a job back at once."""
+        """Give a job back at once; this delivery does not count as an attempt."""
         await self._call(
             lambda c: c.execute(
-                "UPDATE inbound_queue SET claimed_by = NULL, claimed_until = 0 WHERE id = ?",
+                "UPDATE inbound_queue SET claimed_by = NULL, claimed_until = 0, "
+                "attempts = MAX(attempts - 1, 0) WHERE id = ?",
                 (job.id,),
             )
         )
+
+    async def fail(self, job: Job, error: str, *, counts: bool = True) -> None:
+        """Record why this attempt failed; the job is claimed again after ``visibility``.
+
+        ``counts=False`` (Slack could not be reached: not the message's fault) gives the attempt
+        back.
+        """
+        undo = 0 if counts else 1
+        await self._call(
+            lambda c: c.execute(
+                "UPDATE inbound_queue SET last_error = ?, attempts = MAX(attempts - ?, 0) "
+                "WHERE id = ?",
+                (error[:ERROR_CHARS], undo, job.id),
+            )
+        )
+
+    async def dead_letter(self, job: Job, error: str) -> None:
+        """Move ``job`` into the dead-letter table, in one transaction."""
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO inbound_dead "
+                "(id, body, received_at, failed_at, attempts, error) VALUES (?, ?, ?, ?, ?, ?)",
+                (job.id, job.body, job.received_at, now, job.attempts, error[:ERROR_CHARS]),
+            )
+            conn.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,))
+
+        await self._call(run)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The oldest ``limit`` dead letters, oldest first."""
+        rows = await self._call(
+            lambda c: c.execute(
+                "SELECT id, received_at, failed_at, attempts, error FROM inbound_dead "
+                "ORDER BY failed_at, id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [DeadLetter(*row) for row in rows]
+
+    async def dead_letter_count(self) -> int:
+        """How many messages wait in the dead-letter table."""
+        row = await self._call(lambda c: c.execute("SELECT COUNT(*) FROM inbound_dead").fetchone())
+        return int(row[0])
+
+    async def retry(self, job_id: str) -> str | None:
+        """Queue a dead letter again under a new id (returned); None when there is no such id."""
+        new_id = new_job_id()
+
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT body, received_at FROM inbound_dead WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "INSERT INTO inbound_queue (id, body, received_at) VALUES (?, ?, ?)",
+                (new_id, row[0], row[1]),
+            )
+            conn.execute("DELETE FROM inbound_dead WHERE id = ?", (job_id,))
+            return new_id
+
+        result: str | None = await self._call(run)
+        return result
 
     async def depth(self) -> int:
         """Messages not yet acknowledged."""

@@ -17,13 +17,17 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -35,6 +39,7 @@ from bot.approvals.sweeper import run_expiry_sweeper
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError
 from bot.mail.arrival import Arrival
+from bot.registry import unset_secrets
 from bot.runtime.dedupe import StoreDeduper
 from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
@@ -42,13 +47,14 @@ from bot.runtime.queue import WorkQueue, open_queue
 from bot.runtime.reload import RegistryReloader
 from bot.runtime.reminders import run_schedule
 from bot.runtime.services import Services, build_services
-from bot.runtime.web_ops import OpsContext, add_ops_routes
-from bot.runtime.worker import InboundWorker
+from bot.runtime.startup import connect_with_backoff, until_stopped
+from bot.runtime.web_ops import OpsContext, add_ops_routes, body_deadline_middleware
+from bot.runtime.worker import InboundWorker, QueueHealth
 from bot.settings import Settings
 from handlers.approvals import card_updater
+from handlers.approvals.slack_roles import SlackRoleResolver
 from handlers.reply import retry_handlers
-from handlers.slack_roles import SlackRoleResolver
-from handlers.triage import make_reminder_poster, make_triage_poster
+from handlers.triage import make_post_finder, make_reminder_poster, make_triage_poster
 
 log = logging.getLogger("deskguard.server")
 
@@ -58,6 +64,23 @@ SETUP_HINT = 'create the app from manifest.yml and see the README\'s "Slack setu
 SERVICES_KEY = web.AppKey("services", Services)
 _BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{8,}$")
 _APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]{8,}$")
+_SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits: int() takes "²"-free "1_0", " 1"
+SLACK_TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+# auth.test / apps.connections.open errors that mean "this token will never work": stop, exit 2
+_TOKEN_REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+        "invalid_token",
+        "no_permission",
+        "missing_scope",
+        "team_access_not_granted",
+    }
+)
 
 
 class Mode(StrEnum):
@@ -132,6 +155,14 @@ async def warn_staffing(service: ApprovalService) -> list[str]:
     return warnings
 
 
+def warn_unset_secrets(services: Services) -> list[str]:
+    """Log (once each) the registry secrets (``token.secret_env``) that are not set."""
+    warnings = unset_secrets(services.current_registry, services.settings.secret)
+    for warning in warnings:
+        log.warning("deskguard registry: %s", warning)
+    return warnings
+
+
 def build_bolt_app(services: Services, mode: Mode) -> AsyncApp:
     """The Bolt app with every listener registered (no network traffic until a request)."""
     settings = services.settings
@@ -153,14 +184,19 @@ def build_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Applicat
     Bolt reads the raw body itself (signatures cover it byte for byte): no middleware here may
     consume or rewrite request bodies.
     """
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024,
+        middlewares=[body_deadline_middleware(services.settings.body_read_timeout_seconds)],
+    )
     app[SERVICES_KEY] = services
     if bolt_app is not None:
         signatures = SignatureVerifier((services.settings.slack_signing_secret or "").strip())
         in_flight: set[asyncio.Task[object]] = set()
 
         async def slack_events(request: web.Request) -> web.Response:
-            bolt_request = await to_bolt_request(request)
+            bolt_request = await _bolt_request(request)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
             if _is_slash_command(request, bolt_request.raw_body) and signatures.is_valid_request(
                 bolt_request.raw_body, dict(request.headers)
             ):
@@ -177,6 +213,27 @@ def build_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Applicat
 
         app.router.add_post(EVENTS_PATH, slack_events)
     return app
+
+
+async def _bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
+    """The request for Bolt, or 400 for metadata no Slack request has (never a 500)."""
+    timestamp = request.headers.get(SLACK_TIMESTAMP_HEADER)
+    if timestamp is not None and not _SLACK_TIMESTAMP.fullmatch(timestamp):
+        return _bad_request("bad_timestamp", f"{SLACK_TIMESTAMP_HEADER} must be Unix seconds")
+    raw = await request.read()
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad_request("bad_encoding", "the body must be UTF-8")
+    return AsyncBoltRequest(
+        body=body,
+        query=request.query_string,
+        headers=request.headers,  # type: ignore[arg-type]
+    )
+
+
+def _bad_request(code: str, message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": code, "message": message}, status=400)
 
 
 def _is_slash_command(request: web.Request, body: str) -> bool:
@@ -207,16 +264,81 @@ def start_socket_mode(services: Services, bolt_app: AsyncApp) -> AsyncSocketMode
     )
 
 
+def _slack_refusal(variable: str) -> Callable[[Exception], str | None]:
+    """Which Slack answers mean ``variable`` will never work (exit 2 naming it)."""
+
+    def refused(exc: Exception) -> str | None:
+        if not isinstance(exc, SdkApiError):
+            return None
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or "")
+        if error in _TOKEN_REFUSED:
+            return f"{variable} was refused by Slack ({error}); {SETUP_HINT}"
+        return None
+
+    return refused
+
+
+async def connect_slack(
+    settings: Settings, mode: Mode, stop: asyncio.Event, ops: OpsContext
+) -> dict[str, Any] | None:
+    """Check the tokens with Slack: ``auth.test`` (and ``apps.connections.open`` in Socket Mode).
+
+    A refused token raises ConfigError naming its variable; an unreachable Slack is retried with
+    backoff (one log line each, readiness red meanwhile) until it answers or ``stop`` is set
+    (then None). Returns auth.test's answer (the bot's user and bot ids).
+    """
+
+    def retrying(state: str) -> None:
+        ops.slack_state = state
+        ops.metrics.slack_connect_retries.inc()
+
+    base_url = make_web_client(settings).base_url
+    bot = AsyncWebClient(
+        token=(settings.slack_bot_token or "").strip(), base_url=base_url, timeout=10
+    )
+    identity = await connect_with_backoff(
+        bot.auth_test,
+        what="Slack (auth.test with SLACK_BOT_TOKEN)",
+        stop=stop,
+        refused=_slack_refusal("SLACK_BOT_TOKEN"),
+        on_retry=retrying,
+    )
+    if identity is None:
+        return None
+    if mode is Mode.SOCKET:
+        app = AsyncWebClient(base_url=base_url, timeout=10)
+        app_token = (settings.slack_app_token or "").strip()
+        opened = await connect_with_backoff(
+            lambda: app.apps_connections_open(app_token=app_token),
+            what="Slack (apps.connections.open with SLACK_APP_TOKEN)",
+            stop=stop,
+            refused=_slack_refusal("SLACK_APP_TOKEN"),
+            on_retry=retrying,
+        )
+        if opened is None:
+            return None
+    data = identity.data
+    return data if isinstance(data, dict) else {}
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully.
 
-    Start-up: logging, metrics, the state store, the inbound queue, Slack (Socket Mode or HTTP),
-    the operational routes, and the background jobs (inbound workers, registry reload, review
-    reminders). Shutdown: readiness goes red, workers stop claiming and give back what they hold,
-    the listener closes, the store closes. Nothing acknowledged is lost.
+    Start-up: logging, signals, metrics, the state store, the inbound queue, the HTTP listener
+    (/healthz answers, /readyz is red until Slack is connected), Slack's check of the tokens
+    (refused: ConfigError, exit 2; unreachable: retried until a signal), then Socket Mode, and
+    the background jobs (inbound workers, registry reload, review reminders). Shutdown: readiness
+    goes red, workers stop claiming and give back what they hold, the listener closes, the store
+    closes. Nothing acknowledged is lost.
     """
     configure_logging(settings.log_format, settings.log_level)
     mode = slack_mode(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     metrics = Metrics()
     resolver = Resolver.from_settings(settings, observer=metrics.observe_dns)
     services = build_services(settings, resolver=resolver)
@@ -225,7 +347,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
     store = await open_store(settings)
     queue = open_queue(settings)
     services.dedupe = StoreDeduper(store)
-    await warn_staffing(attach_approvals(services, store))
+    approvals = attach_approvals(services, store)
+    warn_unset_secrets(services)
     bolt_app = build_bolt_app(services, mode)
     web_app = build_web_app(services, bolt_app if mode is Mode.HTTP else None)
     ops = OpsContext(
@@ -235,25 +358,37 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         queue=queue,
         use_once=store.use_once,
         store_ping=lambda: _ping_store(store),
+        queue_health=QueueHealth(),
+        slack_ready=False,
+        slack_state="connecting",
     )
     add_ops_routes(web_app, ops)
-    stop = stop or asyncio.Event()
     jobs = asyncio.Event()  # set to stop the background jobs
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    background = _start_background(services, bolt_app, queue, store, jobs, loop)
+    background: list[asyncio.Task[None]] = []
     runner, port = await start_web_app(web_app, settings.host, settings.port)
     socket_handler = None
     try:
-        if mode is Mode.SOCKET:
+        identity = await connect_slack(settings, mode, stop, ops)
+        if identity is not None and mode is Mode.SOCKET:
             socket_handler = start_socket_mode(services, bolt_app)
-            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-            log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
-        else:
-            log.info("deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH)
-        await stop.wait()
+            connected, _ = await until_stopped(socket_handler.connect_async(), stop)  # type: ignore[no-untyped-call]
+            if not connected:
+                identity = None
+        if identity is not None:
+            ops.slack_ready, ops.slack_state = True, "ok"
+            if socket_handler is not None:
+                ops.slack_probe = socket_handler.client.is_connected
+            if mode is Mode.SOCKET:
+                log.info("deskguard connected to Slack in Socket Mode; HTTP on port %d", port)
+            else:
+                log.info(
+                    "deskguard listening for Slack on %s:%d%s", settings.host, port, EVENTS_PATH
+                )
+            await until_stopped(warn_staffing(approvals), stop)  # Slack may be slow to answer
+            background = _start_background(
+                services, bolt_app, queue, store, jobs, loop, ops, str(identity.get("bot_id") or "")
+            )
+            await stop.wait()
     finally:
         log.info("deskguard shutting down")
         ops.draining = True
@@ -282,6 +417,8 @@ def _start_background(
     store: ApprovalStore,
     stop: asyncio.Event,
     loop: asyncio.AbstractEventLoop,
+    ops: OpsContext,
+    bot_id: str,
 ) -> list[asyncio.Task[None]]:
     """Inbound workers, registry reload, review reminders and the approval expiry sweeper,
     all stopping on ``stop``."""
@@ -293,6 +430,7 @@ def _start_background(
         services.metrics.registry_reloads.labels(outcome).inc()
         if outcome == "ok":
             services.verifier.lookalikes()  # rebuild for the new registry before it is asked
+            warn_unset_secrets(services)
 
     reloader = RegistryReloader(services.registry, settings.registry, on_reload=reloaded)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -305,13 +443,17 @@ def _start_background(
         poster = make_triage_poster(
             client, settings.triage_channel, lambda: services.current_registry, services.metrics
         )
+        finder = make_post_finder(client, settings.triage_channel, bot_id)
         for index in range(settings.workers):
             worker = InboundWorker(
                 queue=queue,
                 verify=functools.partial(services.verifier.verify_message, arrival=Arrival.RAW),
                 post_card=poster,
                 consumer=f"{socket.gethostname()}-{os.getpid()}-{index}",
+                find_posted=finder,
                 metrics=services.metrics,
+                max_attempts=settings.queue_max_attempts,
+                health=ops.queue_health or QueueHealth(),
             )
             tasks.append(asyncio.create_task(worker.run(stop)))
     elif settings.inbound_secret:

@@ -314,16 +314,19 @@ def _finish(slots: _Slots, executor: ThreadPoolExecutor) -> None:
     executor.shutdown(wait=False)
 
 
-def attach_verify_pool(verifier: Verifier, *, start_method: str = "forkserver") -> VerifyPool:
+def attach_verify_pool(
+    verifier: Verifier, *, start_method: str = "forkserver", processes: int | None = None
+) -> VerifyPool:
     """Verify ``verifier``'s emails in worker processes under the configured deadline
-    (``DESKGUARD_VERIFY_TIMEOUT_SECONDS``); no process starts before the first email."""
+    (``DESKGUARD_VERIFY_TIMEOUT_SECONDS``); at most ``processes`` workers
+    (``DESKGUARD_VERIFY_PROCESSES`` by default); no process starts before the first email."""
     settings = verifier.settings
     pool = VerifyPool(
         settings,
         verifier.resolver,
         verifier.registry_holder,
         timeout=settings.verify_timeout_seconds,
-        processes=settings.verify_processes,
+        processes=processes or settings.verify_processes,
         start_method=start_method,
     )
     verifier.runner = pool

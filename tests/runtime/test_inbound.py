@@ -42,7 +42,12 @@ async def test_good_signature_accepted():
     [
         ({"sig": "v1=" + "0" * 64}, 401, "bad_signature"),
         ({"sig": ""}, 401, "missing_signature"),
-        ({"ts": "yesterday"}, 401, "bad_timestamp"),
+        ({"ts": "yesterday"}, 400, "bad_timestamp"),
+        ({"ts": "\u00b2"}, 400, "bad_timestamp"),  # passes str.isdigit(), fails int()
+        ({"ts": "\u0661\u0662"}, 400, "bad_timestamp"),  # Arabic-Indic digits: int() takes them
+        ({"ts": "1e3"}, 400, "bad_timestamp"),
+        ({"ts": "9" * 13}, 400, "bad_timestamp"),
+        ({"sig": "v1=" + "0" * 200}, 401, "bad_signature"),
         ({"age": 301}, 401, "stale_timestamp"),
         ({"age": -301}, 401, "stale_timestamp"),
         ({"body": b"x" * 2048}, 413, "too_large"),

@@ -78,13 +78,14 @@ async def service(dns_server: TestDNSServer, tmp_path: Path) -> AsyncIterator[Ru
         task = asyncio.create_task(run(settings, stop))
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
-            for _ in range(300):
+            for _ in range(300):  # ready: Slack accepted the tokens, the workers started
                 try:
-                    async with session.get(f"{base}/healthz") as resp:
+                    async with session.get(f"{base}/readyz") as resp:
                         if resp.status == 200:
                             break
                 except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.02)
+                    pass
+                await asyncio.sleep(0.02)
             try:
                 yield Running(base, slack, session, registry_path)
             finally:
@@ -140,6 +141,7 @@ async def test_health_readiness_metrics(service: Running):
     for name in (
         "deskguard_queue_depth",
         "deskguard_queue_oldest_age_seconds",
+        "deskguard_queue_dead_letters",
         "deskguard_dns_lookup_seconds",
         "deskguard_slack_api_errors",
         "deskguard_approval_transitions",

@@ -142,7 +142,7 @@ async def test_pending_post_is_looked_up_before_posting_again(queue):
         posted.append(job.id)
         return "new"
 
-    async def find_posted(job_id: str) -> str | None:
+    async def find_posted(job) -> str | None:
         return "found-in-slack"
 
     await queue.enqueue(b"m")
@@ -153,3 +153,134 @@ async def test_pending_post_is_looked_up_before_posting_again(queue):
     assert posted == []
     record = await queue.begin_post(job.id, "w3")
     assert record is not None and record.ts == "found-in-slack"
+
+
+async def _run_until(worker: InboundWorker, done, within: float = 15.0) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    try:
+        while not await done():
+            assert loop.time() < deadline, "the worker did not get there in time"
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered_with_one_card(queue):
+    cards: list[tuple[str, str | None]] = []
+    verifications: list[str] = []
+
+    async def verify(body: bytes) -> Report:
+        verifications.append(body.decode())
+        raise RuntimeError("charset 'undefined' cannot be decoded")
+
+    async def post(job, report, error) -> str:
+        assert report is None
+        cards.append((job.id, error))
+        return f"ts-{len(cards)}"
+
+    job_id = await queue.enqueue(b"poison")
+    worker = InboundWorker(queue, verify, post, consumer="w1", block_ms=50, max_attempts=3)
+
+    async def dead() -> bool:
+        return await queue.dead_letter_count() == 1
+
+    await _run_until(worker, dead)
+    assert len(verifications) == 3  # one verification per attempt, no more
+    assert len(cards) == 1 and cards[0][0] == job_id
+    assert "gave up after 3 attempts" in (cards[0][1] or "")
+    assert "RuntimeError: charset 'undefined' cannot be decoded" in (cards[0][1] or "")
+    assert await queue.depth() == 0
+    (letter,) = await queue.dead_letters()
+    assert letter.id == job_id and letter.attempts == 3
+    assert letter.error == "RuntimeError: charset 'undefined' cannot be decoded"
+    assert letter.failed_at >= letter.received_at
+
+
+async def test_a_dead_letter_can_be_retried_once(queue):
+    async def verify(body: bytes) -> Report:
+        raise RuntimeError("boom")
+
+    async def post(job, report, error) -> str:
+        return "ts"
+
+    job_id = await queue.enqueue(b"poison")
+    (job,) = await queue.claim("w1", block_ms=200)
+    await InboundWorker(queue, verify, post, consumer="w1", max_attempts=1).process_safely(job)
+    assert [d.id for d in await queue.dead_letters()] == [job_id]
+    new_id = await queue.retry(job_id)
+    assert new_id is not None and new_id != job_id
+    assert await queue.retry(job_id) is None  # already back in the queue
+    assert await queue.dead_letter_count() == 0
+    (again,) = await queue.claim("w2", block_ms=500)
+    assert again.id == new_id and again.body == b"poison" and again.attempts == 1
+    assert again.received_at == job.received_at
+    assert await queue.retry("no-such-id") is None
+
+
+async def test_a_job_whose_worker_keeps_dying_is_dead_lettered(queue):
+    cards: list[str | None] = []
+
+    async def post(job, report, error) -> str:
+        cards.append(error)
+        return "ts"
+
+    job_id = await queue.enqueue(b"kills the worker")
+    for _ in range(2):  # two workers die holding it (no error recorded)
+        await queue.claim("dying", block_ms=200)
+        await asyncio.sleep(0.4)
+    (job,) = await queue.claim("w3", block_ms=200)
+    assert job.attempts == 3 and job.last_error is None
+    worker = InboundWorker(queue, _verify, post, consumer="w3", max_attempts=2)
+    await worker.process_safely(job)
+    assert cards == ["gave up after 2 attempts: processing stopped 2 times without finishing"]
+    (letter,) = await queue.dead_letters()
+    assert letter.id == job_id
+
+
+async def test_last_error_is_carried_to_the_next_attempt(queue):
+    await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=200)
+    await queue.fail(job, "ValueError: bad header")
+    await asyncio.sleep(0.4)
+    (again,) = await queue.claim("w2", block_ms=200)
+    assert again.attempts == 2 and again.last_error == "ValueError: bad header"
+
+
+async def test_release_and_slack_failures_do_not_count_as_attempts(queue):
+    from bot.errors import SlackApiError
+
+    outcomes = ["down", "down", "ok"]
+    cards: list[str] = []
+
+    async def post(job, report, error) -> str:
+        if outcomes.pop(0) == "down":
+            raise SlackApiError("chat.postMessage failed: Slack could not be reached")
+        cards.append(job.id)
+        return "ts"
+
+    job_id = await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=200)
+    await queue.release(job)
+    (job,) = await queue.claim("w1", block_ms=500)
+    assert job.attempts == 1
+    worker = InboundWorker(queue, _verify, post, consumer="w1", block_ms=50, max_attempts=1)
+    await worker.process_safely(job)  # Slack down: the job waits, its attempt given back
+
+    async def posted() -> bool:
+        return bool(cards)
+
+    await _run_until(worker, posted)
+    assert cards == [job_id]
+    assert await queue.dead_letter_count() == 0 and await queue.depth() == 0
+
+
+def test_an_error_is_described_on_one_printable_line():
+    from bot.runtime.worker import describe
+
+    text = describe(ValueError("bad\r\nheader \x1b[31mred\x1b[0m \u0085" + "x" * 1000))
+    assert text.startswith("ValueError: bad header ?[31mred?[0m")
+    assert text.isprintable() and len(text) == 300

@@ -17,7 +17,7 @@ from bot.dns import Resolver
 from bot.registry import Registry
 from bot.runtime.server import attach_approvals, run, warn_staffing
 from bot.runtime.services import build_services
-from handlers.slack_roles import SlackRoleResolver
+from handlers.approvals.slack_roles import SlackRoleResolver
 from tests.support.dnsserver import TestDNSServer
 from tests.support.slack_api import SlackApiRecorder
 from tests.support.slack_app import app_settings

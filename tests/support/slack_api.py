@@ -5,6 +5,9 @@
 - ``POST /response/<token>``: response_url posts
 - ``GET /ws``: the Socket Mode WebSocket (``apps.connections.open`` answers with its URL)
 - ``users.info`` and ``usergroups.users.list`` answer from :attr:`users` and :attr:`usergroups`
+- ``conversations.history`` answers with what ``chat.postMessage`` posted (newest first)
+- :attr:`delays` holds a method's answer back (the call is recorded and takes effect first), e.g.
+  to kill a client between Slack's action and its answer
 
 Any route can be told to fail: :meth:`fail` queues answers (429 with Retry-After, 500, ...).
 Tests wait with :meth:`wait_for`, which polls the call log with a timeout.
@@ -13,7 +16,9 @@ Tests wait with :meth:`wait_for`, which polls the call log with a timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +76,9 @@ class SlackApiRecorder:
         self._ts = 0
         self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
         self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers, by group id
+        self.posted: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, oldest first
+        self.delays: dict[str, float] = {}  # method -> seconds before its answer is sent
+        self._closing = asyncio.Event()
 
     # lifecycle
 
@@ -88,6 +96,7 @@ class SlackApiRecorder:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing.set()
         if self.ws is not None and not self.ws.closed:
             await self.ws.close()
         if self._runner is not None:
@@ -196,7 +205,12 @@ class SlackApiRecorder:
         if failure is not None:
             call.status = failure.status
             return self._failed_response(failure)
-        return web.json_response(self._answer(method, data))
+        answer = self._answer(method, data)
+        delay = self.delays.get(method)
+        if delay:
+            with contextlib.suppress(TimeoutError):  # held until the delay passes or we close
+                await asyncio.wait_for(self._closing.wait(), delay)
+        return web.json_response(answer)
 
     def _answer(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
         self._ts += 1
@@ -212,7 +226,28 @@ class SlackApiRecorder:
             return {"ok": True, "view": {"id": f"V{self._ts}"}}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
-        if method in ("chat.postMessage", "chat.update"):
+        if method == "chat.postMessage":
+            channel = str(data.get("channel"))
+            message = {
+                "type": "message",
+                "ts": ts,
+                "text": data.get("text"),
+                "blocks": data.get("blocks") or [],
+                "bot_id": BOT_ID,
+                "user": BOT_USER,
+            }
+            self.posted.setdefault(channel, []).append({**message, "_at": time.time()})
+            return {"ok": True, "channel": channel, "ts": ts}
+        if method == "conversations.history":
+            oldest = float(data.get("oldest") or 0)
+            # our ts values are fixed (1700000000.N): "oldest" compares with the real post time
+            messages = [
+                {k: v for k, v in m.items() if k != "_at"}
+                for m in self.posted.get(str(data.get("channel")), [])
+                if m["_at"] > oldest
+            ]
+            return {"ok": True, "messages": messages[::-1], "has_more": False}
+        if method == "chat.update":
             return {"ok": True, "channel": data.get("channel"), "ts": ts}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}

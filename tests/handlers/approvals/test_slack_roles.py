@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.machine import Role
-from handlers.slack_roles import LookupFailed, SlackRoleResolver
+from handlers.approvals.slack_roles import LookupFailed, SlackRoleResolver
 from tests.support.slack_api import SlackApiRecorder
 from tests.support.slack_app import BOT_TOKEN, app_settings
 

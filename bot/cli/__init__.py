@@ -1,8 +1,9 @@
-"""``deskguard``: verify | spf | registry check | audit export | serve.
+"""``deskguard``: verify | spf | registry check | audit export | queue | serve.
 
 Exit status: 0 when a verdict (or the requested output) was produced, 1 when a checked file is
-invalid, 2 for unusable arguments or configuration. Errors are one line on stderr, never a
-traceback.
+invalid, 2 for unusable arguments, targets or configuration, 3 when ``verify --fail-on`` finds a
+verdict at least that bad. Errors are one line on stderr, prefixed ``deskguard:`` once, never a
+traceback. Sub-commands with more than a few lines live in their own modules (``bot/cli/*.py``).
 """
 
 from __future__ import annotations
@@ -15,52 +16,50 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from bot.cli import verify as verify_command
+from bot.cli.output import render_text
 from bot.dns import Resolver
 from bot.errors import ConfigError, DeskguardError, InputError, RegistryError
-from bot.registry import display_phone, load_registry
-from bot.report import Report, Severity, Verdict
-from bot.settings import Settings, load_settings
-from bot.verify.advice import headline, next_steps
-from bot.verify.sandbox import attach_verify_pool
-from bot.verify.verifier import RegistryHolder, Verifier
+from bot.registry import load_registry, unset_secrets
+from bot.settings import Settings, load_settings, parse_nameserver
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-_COLOURS = {
-    Verdict.VERIFIED: "\033[1;32m",
-    Verdict.UNVERIFIED: "\033[1;33m",
-    Verdict.SUSPICIOUS: "\033[1;31m",
-    Verdict.SPOOFED: "\033[1;37;41m",
-}
-_SEVERITY_MARK = {
-    Severity.CRITICAL: "!! ",
-    Severity.HIGH: "!  ",
-    Severity.WARNING: "-  ",
-    Severity.INFO: "   ",
-}
-_RESET = "\033[0m"
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAIL_ON = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
+__all__ = ["build_parser", "main", "render_text", "run"]
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{self.prog}: {message} (see --help)")
+        # main() prefixes "deskguard: " once; name the sub-command ("verify: ...") if any
+        command = self.prog.removeprefix("deskguard").strip()
+        where = f"{command}: " if command else ""
+        raise ConfigError(f"{where}{message} (see {self.prog} --help)")
+
+
+def _version() -> str:
+    try:
+        return version("deskguard")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="deskguard", description="Verify vendors before the help desk acts.")
+    parser.add_argument("--version", action="version", version=f"deskguard {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    verify = sub.add_parser("verify", help="verify domains, addresses or email files")
-    verify.add_argument(
-        "targets", nargs="+", metavar="TARGET", help="domain, address, .eml/.msg or -"
+    verify = sub.add_parser(
+        "verify",
+        help="verify domains, addresses or email files",
+        description="Exit status: 0 verdicts printed, 2 unusable target or option, "
+        "3 a verdict at least as bad as --fail-on.",
     )
-    verify.add_argument(
-        "--json", action="store_true", help="one JSON object per target (JSON Lines)"
-    )
+    verify_command.add_arguments(verify)
     _common(verify)
 
     spf = sub.add_parser("spf", help="evaluate SPF for a connecting IP and envelope sender")
@@ -73,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry = sub.add_parser("registry", help="vendor registry tools")
     reg_sub = registry.add_subparsers(dest="registry_command", required=True, parser_class=_Parser)
     check = reg_sub.add_parser("check", help="validate the registry and list overdue reviews")
-    check.add_argument("path", nargs="?", type=Path, default=None)
+    check.add_argument("path", nargs="?", type=Path, default=None, help="default: the registry")
     check.add_argument("--json", action="store_true")
 
     audit = sub.add_parser("audit", help="approval audit trail")
@@ -81,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = audit_sub.add_parser("export", help="export the audit trail")
     export.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+
+    queue = sub.add_parser("queue", help="the inbound queue's dead letters")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True, parser_class=_Parser)
+    dead = queue_sub.add_parser("dead-letters", help="list messages that could not be processed")
+    dead.add_argument("--json", action="store_true", help="one JSON object per dead letter")
+    dead.add_argument("--limit", type=int, default=100)
+    retry = queue_sub.add_parser("retry", help="put a dead letter back in the queue")
+    retry.add_argument("id", metavar="ID")
 
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--registry", type=Path, default=None)
@@ -92,6 +99,39 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dns-cache", type=Path, default=None, help="answer DNS from a snapshot file (offline)"
     )
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        type=_nameserver,
+        default=None,
+        metavar="HOST[:PORT]",
+        help="ask this DNS server (repeatable; default DESKGUARD_DNS_NAMESERVERS or the system's)",
+    )
+    parser.add_argument(
+        "--dns-timeout",
+        type=_dns_timeout,
+        default=None,
+        metavar="SECONDS",
+        help="seconds per DNS look-up (default DESKGUARD_DNS_TIMEOUT, 3)",
+    )
+
+
+def _nameserver(text: str) -> str:
+    try:
+        parse_nameserver(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def _dns_timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to 60: {text!r}")
+    return value
 
 
 def _date(text: str) -> dt.datetime:
@@ -107,98 +147,29 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["registry"] = args.registry
     if getattr(args, "dns_cache", None) is not None:
         overrides["dns_cache_file"] = args.dns_cache
+    if getattr(args, "nameserver", None):
+        overrides["dns_nameservers"] = tuple(args.nameserver)
+    if getattr(args, "dns_timeout", None) is not None:
+        overrides["dns_timeout"] = args.dns_timeout
     return load_settings(**overrides)
 
 
-def _use_colour(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ
+def _require_registry(path: Path, *, flag: str | None) -> Path:
+    """``path`` when it is a file; otherwise a ConfigError naming where it came from."""
+    if path.is_file():
+        return path
+    what = "is not a file" if path.exists() else "does not exist"
+    if flag is not None:
+        raise ConfigError(f"{flag} {path}: the vendor registry {what}")
+    raise ConfigError(
+        f"the vendor registry {path} {what}: set DESKGUARD_REGISTRY to your registry file "
+        "(or pass --registry PATH)"
+    )
 
 
-def render_text(report: Report, *, colour: bool = False) -> str:
-    """The terminal form: verdict first, then why, then what to do."""
-    verdict = report.verdict.value.upper()
-    if colour:
-        verdict = f"{_COLOURS[report.verdict]} {verdict} {_RESET}"
-    lines = [f"{verdict}  {report.target} ({report.kind.value})", f"  {headline(report)}"]
-    if report.details.get("verified_part"):
-        lines.append(f"  Verified part: {report.details['verified_part']}")
-    reasons = report.sorted_reasons()
-    if reasons:
-        lines.append("Why:")
-        for reason in reasons:
-            mark = _SEVERITY_MARK[reason.effective_severity]
-            lines.append(f"  {mark}{reason.message} [{reason.code}]")
-    steps = next_steps(report)
-    if steps:
-        lines.append("What to do:")
-        lines.extend(f"  * {step}" for step in steps)
-    callback = report.callback
-    if callback and callback.get("contacts"):
-        lines.append("Registered contacts:")
-        for contact in callback["contacts"]:
-            phone = f", {display_phone(contact['phone'])}" if contact.get("phone") else ""
-            lines.append(f"  {contact['name']} ({contact['role']}) <{contact['email']}>{phone}")
-    return "\n".join(lines)
-
-
-def _is_file_target(target: str) -> bool:
-    return target == "-" or Path(target).is_file()
-
-
-async def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    holder = RegistryHolder(load_registry(settings.registry))
-    resolver = Resolver.from_settings(settings)
-    verifier = Verifier(settings, resolver, holder)
-    # emails: in a worker process, under the deadline; forked directly (the CLI runs no other
-    # threads), so the engine is not imported a second time
-    pool = attach_verify_pool(verifier, start_method="fork")
-    try:
-        return await _verify_each(args, verifier)
-    finally:
-        pool.close()
-
-
-async def _verify_each(args: argparse.Namespace, verifier: Verifier) -> int:
-    settings = verifier.settings
-    status = EXIT_OK
-    colour = _use_colour(sys.stdout)
-    for index, target in enumerate(args.targets):
-        try:
-            if _is_file_target(target):
-                report = await _verify_file(verifier, target, settings)
-            else:
-                report = await verifier.verify_target(target)
-        except InputError as exc:
-            print(f"deskguard: {target}: {exc}", file=sys.stderr)
-            status = EXIT_USAGE
-            continue
-        if args.json:
-            print(json.dumps(report.to_json(), ensure_ascii=False, default=str))
-        else:
-            if index:
-                print()
-            print(render_text(report, colour=colour))
-    return status
-
-
-async def _verify_file(verifier: Verifier, target: str, settings: Settings) -> Report:
-    limit = settings.max_message_bytes
-    if target == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-        name = None
-    else:
-        path = Path(target)
-        try:
-            data = await asyncio.to_thread(_read_head, path, limit + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}") from None
-        name = path.name
-    return await verifier.verify_message(data, filename=name)
-
-
-def _read_head(path: Path, size: int) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(size)
+def _registry_setting(args: argparse.Namespace, settings: Settings) -> Path:
+    flag = "--registry" if getattr(args, "registry", None) is not None else None
+    return _require_registry(settings.registry, flag=flag)
 
 
 async def _spf(args: argparse.Namespace, settings: Settings) -> int:
@@ -219,7 +190,10 @@ async def _spf(args: argparse.Namespace, settings: Settings) -> int:
 
 def _registry_check(args: argparse.Namespace) -> int:
     settings = load_settings()
-    path = args.path or settings.registry
+    if args.path is not None:
+        path = _require_registry(args.path, flag="registry check")
+    else:
+        path = _require_registry(settings.registry, flag=None)
     try:
         registry = load_registry(path)
     except RegistryError as exc:
@@ -231,6 +205,7 @@ def _registry_check(args: argparse.Namespace) -> int:
                 print(f"  {problem}", file=sys.stderr)
         return EXIT_INVALID
     overdue = registry.overdue(dt.date.today(), settings.review_interval_days)
+    warnings = unset_secrets(registry, settings.secret)
     if args.json:
         print(
             json.dumps(
@@ -248,6 +223,7 @@ def _registry_check(args: argparse.Namespace) -> int:
                         }
                         for v in overdue
                     ],
+                    "warnings": warnings,
                 }
             )
         )
@@ -262,32 +238,52 @@ def _registry_check(args: argparse.Namespace) -> int:
             )
     else:
         print("No reviews overdue.")
+    for warning in warnings:
+        print(f"deskguard: warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
 async def _audit_export(args: argparse.Namespace) -> int:
     from bot.approvals.audit_export import run_audit_export
 
-    return await run_audit_export(load_settings(), args.since, args.format, sys.stdout)
+    settings = load_settings()
+    if not settings.redis_url and not settings.database.is_file():
+        raise ConfigError(
+            f"no audit trail to export: the database {settings.database} does not exist "
+            "(set DESKGUARD_DATABASE, or REDIS_URL for Redis)"
+        )
+    return await run_audit_export(settings, args.since, args.format, sys.stdout)
+
+
+async def _queue(args: argparse.Namespace) -> int:
+    from bot.runtime.queue_cli import run_queue_command
+
+    return await run_queue_command(load_settings(), args, sys.stdout)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.runtime.server import serve
 
-    return serve(_settings(args))
+    settings = _settings(args)
+    _registry_setting(args, settings)
+    return serve(settings)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "verify":
-        return asyncio.run(_verify(args, _settings(args)))
+        settings = _settings(args)
+        _registry_setting(args, settings)
+        return asyncio.run(verify_command.run_verify(args, settings))
     if args.command == "spf":
         return asyncio.run(_spf(args, _settings(args)))
     if args.command == "registry":
         return _registry_check(args)
     if args.command == "audit":
         return asyncio.run(_audit_export(args))
+    if args.command == "queue":
+        return asyncio.run(_queue(args))
     return _serve(args)
 
 
@@ -295,6 +291,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one clear line on stderr for any error, never a traceback."""
     try:
         code = run(argv)
+        sys.stdout.flush()  # inside the try: a reader that went away is seen here, not at exit
+    except BrokenPipeError:
+        # `deskguard verify ... | head`: the reader has gone; stop quietly like other tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
     except RegistryError as exc:
         print(f"deskguard: invalid vendor registry: {exc.problems[0]}", file=sys.stderr)
         if len(exc.problems) > 1:
