@@ -79,6 +79,13 @@ class _Job:
     envelope: Envelope | None = None
 
 
+def _portable(settings: Settings) -> Settings:
+    """The settings' fields alone, for a worker: no cached values (the environment that
+    ``secret_environ`` holds is neither picklable nor the worker's business)."""
+    values = {name: getattr(settings, name) for name in type(settings).model_fields}
+    return type(settings).model_construct(_fields_set=set(settings.model_fields_set), **values)
+
+
 def _serve(conn: Connection, config: _WorkerConfig) -> None:  # pragma: no cover - in a child
     """A worker process: set the registry when told, verify jobs, answer each on ``conn``."""
     loop = asyncio.new_event_loop()
@@ -184,7 +191,7 @@ class VerifyPool:
         self.processes = max(1, processes)
         self._holder = registry
         self._config = _WorkerConfig(
-            settings=settings,
+            settings=_portable(settings),
             nameservers=tuple(resolver.nameservers),
             dns_timeout=resolver.timeout,
             snapshot=resolver.snapshot,
@@ -261,6 +268,9 @@ class VerifyPool:
         except (EOFError, OSError, pickle.PicklingError) as exc:
             self._discard(slot)
             return ("died", f"the worker process stopped ({type(exc).__name__}: {exc})")
+        except BaseException:  # a job that cannot be sent: the worker's state is unknown
+            self._discard(slot)
+            raise
         self._give_back(slot)
         return answer
 

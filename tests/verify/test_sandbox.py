@@ -63,6 +63,19 @@ def test_the_worker_gives_the_same_report_as_in_process(
     assert remote.target == "s.eml"
 
 
+def test_settings_with_cached_secrets_reach_the_worker(
+    resolver: Resolver, registry: Registry
+) -> None:
+    verifier = _verifier(resolver, registry, verify_processes=1)
+    assert verifier.settings.secret_environ is not None  # cached: holds os.environ
+    pool = attach_verify_pool(verifier)
+    try:
+        report = _run(verifier.verify_message(SPOOFED))
+    finally:
+        pool.close()
+    assert "verification_timeout" not in report.codes() and report.vendor is not None
+
+
 def test_dns_is_asked_from_the_worker(
     pooled: tuple[Verifier, VerifyPool], dns_server: TestDNSServer
 ) -> None:
