@@ -150,6 +150,10 @@ CATALOGUE: dict[str, Code] = {
         "Only typed headers (trusted hop SPF, Authentication-Results) in a file or attachment "
         "claim the sender; they are shown, not counted.",
     ),
+    # bounded work (issue 11)
+    "verification_timeout": Code(
+        _W, _U, "Verification did not finish within its deadline and was stopped: not verified."
+    ),
 }
 
 

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     watch_interval_hours: float = Field(default=24.0, gt=0)
     watch_fuzzers: CommaList = ()
 
+    # bounded verification (issue 11): the per-message deadline and the worker processes
+    verify_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    verify_processes: int = Field(default=2, ge=1, le=64)
+
     _split_lists = field_validator(
         "dns_nameservers",
         "trusted_authserv_ids",

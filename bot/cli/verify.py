@@ -380,6 +380,15 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             verifier.claimed_vendor(args.claims)  # an unknown vendor is a usage error, said once
         except InputError as exc:
             raise ConfigError(f"verify --claims: {exc}") from None
+        from bot.verify.sandbox import attach_verify_pool
+
+        # emails: in worker processes, under the deadline; forked directly (the CLI has no
+        # threads holding locks), so the engine is not imported a second time
+        pool = attach_verify_pool(
+            verifier,
+            start_method="fork",
+            processes=max(settings.verify_processes, min(args.concurrency, 8)),
+        )
         authserv_id = None
         if args.auth_results:
             authserv_id = resolve_authserv_id(settings.authserv_id, settings.trusted_authserv_ids)
@@ -388,7 +397,10 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         )
         progress = Progress(sys.stderr) if sys.stderr.isatty() else None
         batch = Batch(verifier, settings, smtp, claims=args.claims, caller=args.caller)
-        return await _run(args, batch, source, source_name, writer, progress)
+        try:
+            return await _run(args, batch, source, source_name, writer, progress)
+        finally:
+            pool.close()
     finally:
         if source is not None and source is not sys.stdin:
             source.close()

@@ -234,7 +234,9 @@ _RISK_SET = PatternSet([pattern for _, pattern in _FAST_RISKS])
 def classify_request(subject: str, body: str) -> list[RiskCategory]:
     """High-risk request categories in the subject and body, one per code, in a fixed order:
     credential_reset, mfa_reset, remote_access, patch_install, payment_change, urgency."""
-    text = _normalized(f"{subject}\n{body[:MAX_TEXT]}")
+    # One space for every whitespace run: a phrase split over lines or padded with spaces still
+    # matches, and no ``\s+`` in a pattern ever scans a long run.
+    text = " ".join(_normalized(f"{subject}\n{body[:MAX_TEXT]}").split())
     stand_in = ascii_stand_in(text)
     found: list[RiskCategory] = []
     spans = _RISK_SET.search_all(text, stand_in)

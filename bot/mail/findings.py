@@ -14,7 +14,8 @@ from bot.names import Address, InvalidName, parse_address, registrable_domain, t
 from bot.registry import Registry, Vendor, display_phone
 from bot.report import Reason, Verdict
 
-_ADDRESS_IN_TEXT = re.compile(r"[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]+")
+# Bounded on both sides of the "@" so a long run without one costs linear time.
+_ADDRESS_IN_TEXT = re.compile(r"[^\s@<>\"'(),;:]{1,64}@[^\s@<>\"'(),;:]{1,255}")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 

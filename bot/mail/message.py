@@ -29,6 +29,7 @@ from bot.mail.rawheaders import (
     control_name,
     decode_words,
     duplicated_fields,
+    header_block,
     scan_headers,
     split_message,
 )
@@ -48,6 +49,11 @@ __all__ = [
 MAX_FORWARD_DEPTH = 3
 MAX_ATTACHED = 5
 MAX_FIELD_CHARS = 2000
+# Longer than any real From or Reply-To (a display name, an address of at most 254 characters,
+# encoded words): such a field is malformed and never given to the stdlib's address parser,
+# whose work grows faster than linearly with the length.
+MAX_ADDRESS_FIELD_CHARS = 1000
+MAX_REPLY_TO = 3
 THE_MESSAGE = "the message itself"
 INLINE_NOTE = (
     "the original email was forwarded inline and lost its headers: cannot verify the original: "
@@ -81,10 +87,11 @@ _KNOWN_HEADERS = frozenset(
         "x-mailer",
     }
 )
+# Every quantifier is bounded and no two overlap, so a search costs at most a constant per
+# position (``-{3,}\s*`` on a run of dashes, or ``^\s*`` on blank lines, was quadratic).
 _INLINE_MARKERS = re.compile(
-    r"-{3,}\s*forwarded message\s*-{3,}"
-    r"|-{3,}\s*original message\s*-{3,}"
-    r"|^\s*begin forwarded message\s*:",
+    r"-{3}[ \t\r\n]{0,20}(?:forwarded|original) message[ \t\r\n]{0,20}-{3}"
+    r"|^[ \t]{0,40}begin forwarded message[ \t]{0,20}:",
     re.IGNORECASE | re.MULTILINE,
 )
 _INLINE_MARKERS_FAST = compile_search(_INLINE_MARKERS)  # the same search, by RE2
@@ -278,6 +285,7 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
     from_value, _ = decode_words(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
     if from_value:
         headers.insert(0, ("From", from_value))
+    reply_to, reply_defects = _reply_to([fields.reply_to.strip()] if fields.reply_to else [], notes)
     text = (fields.text or "")[:MAX_TEXT_CHARS]
     subject = next((v for k, v in headers if k == "Subject"), "")
     msg = ParsedMessage(
@@ -286,11 +294,11 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
         from_header=from_value or None,
         from_address=author.address,
         from_display_name=author.display_name,
-        reply_to=_addresses([fields.reply_to[:MAX_FIELD_CHARS]] if fields.reply_to else [], notes),
+        reply_to=reply_to,
         return_path=None,
         subject=subject,
         body_text=text,
-        defects=_unique(defects + author.defects),
+        defects=_unique(defects + author.defects + reply_defects),
         source_format="headers",
         authenticatable=False,
         notes=notes,
@@ -300,7 +308,7 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
 
 
 def _require_message(data: bytes) -> None:
-    block, _ = split_message(data)
+    block = header_block(data)
     scan = scan_headers(block[:200_000], strict=False)
     if not any(f.name.lower() in _KNOWN_HEADERS for f in scan.fields):
         raise InputError(
@@ -318,8 +326,7 @@ def _is_message(data: bytes) -> bool:
 
 
 def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
-    block, _ = split_message(raw)
-    scan = scan_headers(block)
+    scan = scan_headers(header_block(raw))  # the block copy is freed before the body is read
     notes.extend(scan.notes)
     text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
     msg = _assemble(scan, raw=raw, notes=notes, body=text)
@@ -370,6 +377,7 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
     author = _Author()
     if len(froms) == 1 and not scan.hidden_from:
         author = _author(froms[0].unfolded)
+    reply_to, reply_defects = _reply_to(scan.unfolded("reply-to"), notes)
     subjects = scan.values("subject")
     duplicates = duplicated_fields(scan)
     if len(froms) > 1:
@@ -380,11 +388,11 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
         from_header=froms[0].value if froms else None,
         from_address=author.address,
         from_display_name=author.display_name,
-        reply_to=_addresses(scan.unfolded("reply-to"), notes),
+        reply_to=reply_to,
         return_path=_return_path(scan.values("return-path"), notes),
         subject="\n".join(subjects),
         body_text=body,
-        defects=_unique([*scan.defects, *author.defects]),
+        defects=_unique([*scan.defects, *author.defects, *reply_defects]),
         notes=notes,
         duplicates=duplicates,
     )
@@ -418,6 +426,15 @@ def _author_parsed(value: str) -> _Author:
     """:func:`_author` by email.headerregistry, for every From value."""
     out = _Author()
     if not value:
+        return out
+    if len(value) > MAX_ADDRESS_FIELD_CHARS:
+        out.defects.append(
+            Defect(
+                "malformed_message",
+                f"the From header is {len(value):,} characters long, longer than any real one: "
+                "not parsed",
+            )
+        )
         return out
     hidden = control_name(value)
     if hidden is not None:
@@ -472,6 +489,26 @@ def _format_char(text: str) -> str | None:
         if unicodedata.category(ch) == "Cf":
             return f"invisible format character U+{ord(ch):04X}"
     return None
+
+
+def _reply_to(values: list[str], notes: list[str]) -> tuple[list[Address], list[Defect]]:
+    """Reply-To addresses; an over-long field is a defect and is not parsed."""
+    defects: list[Defect] = []
+    usable: list[str] = []
+    for value in values:
+        if len(value) > MAX_ADDRESS_FIELD_CHARS:
+            defects.append(
+                Defect(
+                    "malformed_message",
+                    f"a Reply-To header is {len(value):,} characters long, longer than any real "
+                    "one: not parsed",
+                )
+            )
+        else:
+            usable.append(value)
+    if len(usable) > MAX_REPLY_TO:
+        notes.append(f"{len(usable)} Reply-To headers: only the first {MAX_REPLY_TO} were read")
+    return _addresses(usable[:MAX_REPLY_TO], notes), _unique(defects)
 
 
 def _addresses(values: list[str], notes: list[str]) -> list[Address]:

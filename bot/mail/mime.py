@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
 from bot.mail.htmltext import html_to_text
-from bot.mail.rawheaders import decode_bytes, split_message
+from bot.mail.rawheaders import decode_bytes, header_end
 
 MAX_DEPTH = 16
 MAX_PARTS = 500
 MAX_TEXT_CHARS = 200_000
+# A part's header block as the stdlib may see it: its parameter parser is quadratic in the number
+# of ';' inside an open quote, so each field is cut to a length no real one reaches.
+MAX_PART_FIELD_BYTES = 4096
+MAX_PART_FIELDS = 100
+MAX_PART_BLOCK_BYTES = 1 << 20
 _FORWARDED_TYPES = ("message/rfc822", "message/global")
 
 
@@ -39,7 +45,7 @@ class Part:
     @property
     def is_attachment(self) -> bool:
         """True when the part is marked (or named) as an attachment."""
-        disposition = (self.headers.get("Content-Disposition") or "").split(";")[0]
+        disposition = header_text(self.headers, "Content-Disposition").split(";")[0]
         return disposition.strip().lower() == "attachment" or self.filename is not None
 
     @property
@@ -50,8 +56,36 @@ class Part:
         return self.filename is not None and self.filename.lower().endswith(".eml")
 
 
+def _capped_block(block: bytes) -> bytes:
+    """At most :data:`MAX_PART_FIELDS` fields of at most :data:`MAX_PART_FIELD_BYTES` each."""
+    fields: list[bytearray] = []
+    for line in block.split(b"\n", MAX_PART_FIELDS * 8)[: MAX_PART_FIELDS * 8]:
+        line = line.rstrip(b"\r")
+        if line[:1] in (b" ", b"\t") and fields:
+            field = fields[-1]
+            if len(field) < MAX_PART_FIELD_BYTES:
+                field += b"\r\n" + line[: MAX_PART_FIELD_BYTES - len(field)]
+            continue
+        if len(fields) >= MAX_PART_FIELDS:
+            break
+        fields.append(bytearray(line[:MAX_PART_FIELD_BYTES]))
+    return b"\r\n".join(bytes(f) for f in fields)
+
+
 def _headers(block: bytes) -> Message:
-    return BytesHeaderParser(policy=compat32).parsebytes(block + b"\r\n\r\n")
+    """A part's headers as a compat32 Message whose values are always ``str``.
+
+    The block is decoded as UTF-8 (undecodable bytes replaced) before the stdlib sees it: from
+    raw bytes it would hand back ``Header`` objects for non-ASCII values.
+    """
+    text = _capped_block(block).decode("utf-8", "replace")
+    return HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
+
+
+def header_text(headers: Message, name: str) -> str:
+    """The first ``name`` header of a part as text ('' when absent)."""
+    value = headers.get(name)
+    return "" if value is None else str(value)
 
 
 def _filename(headers: Message) -> str | None:
@@ -65,11 +99,14 @@ def _filename(headers: Message) -> str | None:
 
 
 def _boundary(headers: Message) -> str | None:
-    value = headers.get_param("boundary")
-    if value is None:
+    try:
+        value = headers.get_param("boundary")
+        if value is None:
+            return None
+        text = collapse_rfc2231_value(value) if isinstance(value, tuple) else str(value)
+    except Exception:  # hostile parameters: treated as a single part rather than a crash
         return None
-    text = collapse_rfc2231_value(value) if isinstance(value, tuple) else str(value)
-    return text or None
+    return text[:200] or None
 
 
 def iter_parts(raw: bytes) -> Iterator[Part]:
@@ -81,63 +118,115 @@ def iter_parts(raw: bytes) -> Iterator[Part]:
             return
 
 
-def _walk(raw: bytes, depth: int) -> Iterator[Part]:
-    block, body = split_message(raw)
-    headers = _headers(block)
+def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
+    # A view over the parent's bytes: a multipart body and its parts are not copied; only a
+    # leaf's body is, when it is reached.
+    end, body_start = header_end(raw)
+    headers = _headers(bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)]))
     content_type = headers.get_content_type()
     boundary = _boundary(headers) if content_type.startswith("multipart/") else None
     if boundary is None or depth >= MAX_DEPTH:
-        yield Part(headers, content_type, _filename(headers), body)
+        yield Part(headers, content_type, _filename(headers), bytes(raw[body_start:]))
         return
-    for chunk in split_multipart(body, boundary):
-        yield from _walk(chunk, depth + 1)
+    body = memoryview(raw)[body_start:]
+    for start, stop in _part_spans(body, boundary):
+        yield from _walk(body[start:stop], depth + 1)
 
 
 def split_multipart(body: bytes, boundary: str) -> list[bytes]:
     """The parts between ``--boundary`` delimiter lines (preamble and epilogue dropped)."""
+    return [body[start:stop] for start, stop in _part_spans(body, boundary)]
+
+
+def _part_spans(body: bytes | memoryview, boundary: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each part between ``--boundary`` delimiter lines, at most
+    :data:`MAX_PARTS`."""
     delimiter = re.compile(
         rb"(?:^|\r?\n)--"
         + re.escape(boundary.encode("utf-8", "replace"))
         + rb"(--)?[ \t]*(?:\r?\n|$)"
     )
-    parts: list[bytes] = []
+    count = 0
     start: int | None = None
     for match in delimiter.finditer(body):
         if start is not None:
-            parts.append(body[start : match.start()])
-            if len(parts) >= MAX_PARTS:
-                break
+            yield start, match.start()
+            count += 1
+            if count >= MAX_PARTS:
+                return
         if match.group(1):
-            start = None
-            break
+            return
         start = match.end()
-    if start is not None and len(parts) < MAX_PARTS:
-        parts.append(body[start:])
-    return parts
+    if start is not None:
+        yield start, len(body)
 
 
-def decode_transfer(part: Part, notes: list[str]) -> bytes:
-    """The part's body with its Content-Transfer-Encoding undone."""
-    encoding = (part.headers.get("Content-Transfer-Encoding") or "").strip().lower()
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_JUNK = bytes(b for b in range(256) if b not in _B64_ALPHABET)
+# Bytes of decoded text read for the body: UTF-8 takes at most 4 bytes a character.
+TEXT_BYTES = MAX_TEXT_CHARS * 4
+HTML_BYTES = MAX_TEXT_CHARS * 16
+_CHUNK = 1 << 20
+
+
+def decode_transfer(part: Part, notes: list[str], *, limit: int | None = None) -> bytes:
+    """The part's body with its Content-Transfer-Encoding undone; with ``limit``, at most that
+    many bytes of it (only the start of a long body is decoded, never a full copy)."""
+    encoding = header_text(part.headers, "Content-Transfer-Encoding").strip().lower()
+    if encoding == "base64" and limit is None:
+        with contextlib.suppress(binascii.Error, ValueError):
+            return binascii.a2b_base64(part.body)  # skips line breaks itself: no cleaned copy
     if encoding == "base64":
-        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", part.body)
+        cleaned = _base64_chars(part.body, None if limit is None else (limit // 3 + 1) * 4)
         if len(cleaned) % 4 == 1:
             cleaned = cleaned[:-1]
         cleaned += b"=" * (-len(cleaned) % 4)
         try:
-            return base64.b64decode(cleaned)
+            data = base64.b64decode(cleaned)
         except (binascii.Error, ValueError):
             notes.append("a base64 part could not be decoded")
             return b""
-    if encoding == "quoted-printable":
-        return quopri.decodestring(part.body)
-    return part.body
+    elif encoding == "quoted-printable":
+        data = quopri.decodestring(part.body)
+    else:
+        data = part.body
+    if limit is not None and len(data) > limit:
+        data = _cut(data, limit)
+    return data
 
 
-def part_text(part: Part, notes: list[str]) -> str:
-    """The decoded text of a text part (charset errors replaced and noted)."""
-    data = decode_transfer(part, notes)
-    charset = part.headers.get_content_charset() or "us-ascii"
+def _base64_chars(body: bytes, need: int | None) -> bytes:
+    """The base64 alphabet characters of ``body`` (line breaks and junk dropped), the first
+    ``need`` of them when given: read a chunk at a time, so a long body is never copied whole."""
+    if need is None:
+        return body.translate(None, _B64_JUNK)
+    out = bytearray()
+    for start in range(0, len(body), _CHUNK):
+        out += body[start : start + _CHUNK].translate(None, _B64_JUNK)
+        if len(out) >= need:
+            break
+    return bytes(out[:need])
+
+
+def _cut(data: bytes, limit: int) -> bytes:
+    """``data[:limit]`` without a UTF-8 character cut in half at the end."""
+    cut = data[:limit]
+    back = 0
+    while back < 3 and cut and 0x80 <= cut[-1] <= 0xBF:
+        cut, back = cut[:-1], back + 1
+    if cut and cut[-1] >= 0xC0:
+        cut = cut[:-1]
+    return cut
+
+
+def part_text(part: Part, notes: list[str], *, limit: int | None = TEXT_BYTES) -> str:
+    """The decoded text of a text part (charset errors replaced and noted); with ``limit``,
+    of its first ``limit`` decoded bytes."""
+    data = decode_transfer(part, notes, limit=limit)
+    try:
+        charset = part.headers.get_content_charset() or "us-ascii"
+    except Exception:  # hostile parameters: read as UTF-8
+        charset = "us-ascii"
     if charset in ("us-ascii", "ascii"):
         charset = "utf-8"
     local: list[str] = []
@@ -178,8 +267,8 @@ def text_and_forwarded(
     if plain is not None:
         return part_text(plain, notes)[:MAX_TEXT_CHARS], found
     if html is not None:
-        text = html_to_text(part_text(html, notes)[: MAX_TEXT_CHARS * 4])[:MAX_TEXT_CHARS]
-        return text, found
+        text = part_text(html, notes, limit=HTML_BYTES)[: MAX_TEXT_CHARS * 4]
+        return html_to_text(text)[:MAX_TEXT_CHARS], found
     return "", found
 
 
@@ -192,7 +281,9 @@ def forwarded_messages(
         if part.is_forwarded_message:
             data = decode_transfer(part, notes)
             if data.strip():
-                found.append((part.filename, data.lstrip(b"\r\n")))
+                if data[:1] in (b"\r", b"\n"):
+                    data = data.lstrip(b"\r\n")
+                found.append((part.filename, data))
                 if len(found) >= limit:
                     break
     return found

@@ -7,6 +7,7 @@ it (RFC 2047), and records each structural oddity as a :class:`Defect`.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ MAX_FIELDS = 5000
 MAX_FIELD_BYTES = 100_000
 
 _SPLIT = re.compile(rb"\r?\n\r?\n")
-_FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)([ \t]*):")
+# used with match(): anchored at the position given
+_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)([ \t]*):")
 _MBOX_FROM = re.compile(rb"^From ")
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -24,9 +26,12 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 # mail server has put its Received header on top. Signature headers (``h=from : to``) are skipped.
 _HIDDEN = re.compile(
     rb"^[ \t]+(from|sender|reply-to|to|subject|date|message-id|return-path|received|"
-    rb"dkim-signature|authentication-results|arc-[a-z-]+)[ \t]*:[ \t]",
-    re.IGNORECASE,
+    rb"dkim-signature|authentication-results|arc-[a-z-]{1,40})[ \t]*:[ \t]",
+    re.IGNORECASE | re.MULTILINE,
 )
+_FIELD_END = re.compile(rb"\n(?![ \t])")
+MAX_LINE_DEFECTS = 10
+MAX_STRAY_LINES = 1000
 
 # Raw byte sequences that have no business in a header, with a human name for each.
 _BAD_BYTES: tuple[tuple[bytes, str], ...] = (
@@ -50,6 +55,15 @@ SINGLE_INSTANCE = (
     "In-Reply-To",
     "References",
 )
+# What a header must not hold, found in one linear scan: Cc (C0, DEL, C1) except TAB, no-break
+# space, and the Zl / Zp separators (the only characters of those categories).
+_HEADER_FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00a0\u2028\u2029]")
+# Codecs that are not plain charsets: slow on hostile input (punycode is quadratic), raise
+# errors other than UnicodeDecodeError, or decode escapes rather than text.
+_REFUSED_CODECS = frozenset(
+    {"punycode", "idna", "undefined", "unicode_escape", "raw_unicode_escape", "mbcs", "oem"}
+)
+MAX_CHARSET_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -100,19 +114,29 @@ def split_message(data: bytes) -> tuple[bytes, bytes]:
     return data[: match.start()], data[match.end() :]
 
 
+def header_end(data: bytes | memoryview) -> tuple[int, int]:
+    """(end of the header block, start of the body) in raw bytes; both ``len(data)`` when there
+    is no empty line."""
+    match = _SPLIT.search(data)
+    return (len(data), len(data)) if match is None else (match.start(), match.end())
+
+
+def header_block(data: bytes) -> bytes:
+    """The header block of raw bytes (up to the first empty line), without copying the body."""
+    return data[: header_end(data)[0]]
+
+
 def control_name(text: str) -> str | None:
     """The name of the first character in ``text`` that a header must not hold, if any."""
-    for ch in text:
-        if ch == "\t":
-            continue
-        if ch == "\u00a0":
-            return "no-break space (U+00A0)"
-        cat = unicodedata.category(ch)
-        if cat == "Cc":
-            return _describe_control(ch)
-        if cat in ("Zl", "Zp"):
-            return f"{unicodedata.name(ch, 'separator').lower()} (U+{ord(ch):04X})"
-    return None
+    match = _HEADER_FORBIDDEN.search(text)
+    if match is None:
+        return None
+    ch = match.group(0)
+    if ch == "\u00a0":
+        return "no-break space (U+00A0)"
+    if ch in "\u2028\u2029":
+        return f"{unicodedata.name(ch, 'separator').lower()} (U+{ord(ch):04X})"
+    return _describe_control(ch)
 
 
 def _describe_control(ch: str) -> str:
@@ -139,86 +163,124 @@ def decode_words(value: str) -> tuple[str, list[str]]:
     return "".join(out), notes
 
 
-def decode_bytes(data: bytes, charset: str | None, notes: list[str]) -> str:
-    """Decode ``data`` in ``charset`` (UTF-8 when unknown), replacing what does not decode."""
-    name = (charset or "utf-8").strip().lower()
-    if not name:
-        name = "utf-8"
+def text_codec(charset: str | None) -> str | None:
+    """The codec name for a MIME ``charset`` when it is a plain text charset, else None."""
+    name = str(charset or "utf-8").strip().lower() or "utf-8"
+    if len(name) > MAX_CHARSET_CHARS or not name.isprintable():
+        return None
     try:
-        return data.decode(name)
-    except LookupError:
-        notes.append(f"unknown charset {charset!r}: decoded as UTF-8 with replacement characters")
-    except UnicodeDecodeError:
-        notes.append(f"text is not valid {charset or 'UTF-8'}: undecodable bytes replaced")
-    return data.decode("utf-8", "replace")
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
+        return None
+    return info.name
+
+
+def decode_bytes(data: bytes, charset: str | None, notes: list[str]) -> str:
+    """Decode ``data`` in ``charset`` (UTF-8 when unknown), replacing what does not decode.
+
+    Never raises: an unknown, refused or broken charset is a note, and the text is read as UTF-8.
+    """
+    shown = str(charset)[:MAX_CHARSET_CHARS] if charset else "UTF-8"
+    codec = text_codec(charset)
+    if codec is None:
+        notes.append(f"unknown charset {shown!r}: decoded as UTF-8 with replacement characters")
+        return data.decode("utf-8", "replace")
+    try:
+        return data.decode(codec)
+    except (UnicodeError, ValueError, LookupError, TypeError):
+        notes.append(f"text is not valid {shown}: undecodable bytes replaced")
+    try:
+        return data.decode(codec, "replace")
+    except (UnicodeError, ValueError, LookupError, TypeError):
+        return data.decode("utf-8", "replace")
 
 
 def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
     """Read every field of a raw header block.
 
     With ``strict`` (the message being verified), structural oddities become defects; for MIME
-    part headers only the fields are wanted.
+    part headers only the fields are wanted. Work and memory are linear in the block: a field's
+    continuation lines are found with one search (never a list of lines), at most
+    :data:`MAX_LINE_DEFECTS` stray lines are reported one by one, and after
+    :data:`MAX_STRAY_LINES` of them the rest of the block is not read (the message is already
+    malformed).
     """
     scan = HeaderScan()
-    lines = block.split(b"\n")
-    if lines and _MBOX_FROM.match(lines[0]) and not _FIELD.match(lines[0]):
-        lines = lines[1:]
+    first_end = block.find(b"\n")
+    first = block if first_end < 0 else block[:first_end]
+    pos, size, index = 0, len(block), 0
+    if _MBOX_FROM.match(first) and not _FIELD.match(first):
+        pos, index = (size if first_end < 0 else first_end + 1), 1
         scan.notes.append("skipped an mbox 'From ' separator line before the headers")
-    current: list[bytes] = []
     first_indented = False
-    for index, line in enumerate(lines):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line[:1] in (b" ", b"\t"):
-            if current:
-                current.append(line)
-                continue
-            if not line.strip():
-                continue
-            first_indented = True
-            if strict:
-                shown = line.decode("utf-8", "replace").strip()[:60]
-                scan.defects.append(
-                    Defect(
-                        "malformed_message",
-                        f"the first header line starts with a space ({shown!r}): mail programs "
-                        "disagree on whether it is a header",
+    stray = 0
+    while pos < size:
+        nl = block.find(b"\n", pos)
+        line_end = size if nl < 0 else nl
+        hi = line_end - 1 if line_end > pos and block[line_end - 1] == 0x0D else line_end
+        start: int | None = None
+        if block[pos : pos + 1] in (b" ", b"\t"):  # indented, with no field open
+            line = block[pos:hi]
+            if line.strip():
+                first_indented = True
+                if strict:
+                    shown = line[:200].decode("utf-8", "replace").strip()[:60]
+                    scan.defects.append(
+                        Defect(
+                            "malformed_message",
+                            f"the first header line starts with a space ({shown!r}): mail "
+                            "programs disagree on whether it is a header",
+                        )
                     )
-                )
-            current = [line.lstrip(b" \t")]
-            continue
-        if current:
-            _finish(scan, current, strict=strict)
-        current = []
-        if not line:
-            continue
-        if not _FIELD.match(line):
-            if strict:
-                shown = line.decode("utf-8", "replace")[:60]
+                start = hi - len(line.lstrip(b" \t"))
+        elif pos < hi and not _FIELD.match(block, pos, hi):
+            stray += 1
+            if strict and stray <= MAX_LINE_DEFECTS:
+                shown = block[pos : min(hi, pos + 200)].decode("utf-8", "replace")[:60]
                 scan.defects.append(
                     Defect(
                         "malformed_message",
                         f"header line {index + 1} is not a 'Name: value' field: {shown!r}",
                     )
                 )
+            if stray > MAX_STRAY_LINES:
+                break
+        elif pos < hi:
+            if len(scan.fields) >= MAX_FIELDS:
+                scan.defects.append(
+                    Defect("malformed_message", f"more than {MAX_FIELDS} header fields")
+                )
+                break
+            start = pos
+        if start is None:
+            pos, index = line_end + 1, index + 1
             continue
-        current = [line]
-        if len(scan.fields) >= MAX_FIELDS:
-            scan.defects.append(
-                Defect("malformed_message", f"more than {MAX_FIELDS} header fields")
+        # the field runs to the first line break not followed by a space or a tab
+        following = _FIELD_END.search(block, line_end) if line_end < size else None
+        stop = size if following is None else following.start()
+        lines = 1 + (block.count(b"\n", line_end, stop) if line_end < stop else 0)
+        end = stop - 1 if stop > start and block[stop - 1] == 0x0D else stop
+        _finish(scan, block[start:end], lines, strict=strict)
+        pos, index = stop + 1, index + lines
+    if strict and stray > MAX_LINE_DEFECTS:
+        more = "; the rest of the header block was not read" if stray > MAX_STRAY_LINES else ""
+        scan.defects.append(
+            Defect(
+                "malformed_message",
+                f"{stray} header lines are not 'Name: value' fields{more}",
             )
-            current = []
-            break
-    if current:
-        _finish(scan, current, strict=strict)
+        )
     if strict:
         _check_from(scan, first_indented)
         _check_single(scan)
     return scan
 
 
-def _finish(scan: HeaderScan, lines: list[bytes], *, strict: bool) -> None:
-    raw = b"\r\n".join(lines)
+def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
+    if count > 1:  # every line break as CRLF (C-level: no object per line)
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     match = _FIELD.match(raw)
     if match is None:  # pragma: no cover - callers only pass lines that matched
         return
@@ -241,11 +303,11 @@ def _finish(scan: HeaderScan, lines: list[bytes], *, strict: bool) -> None:
     if strict:
         _check_bytes(scan, name, raw)
         tag_list = name.lower().endswith(("signature", "seal"))
-        for line in [] if tag_list else lines[1:]:
-            looks = _HIDDEN.match(line)
-            if looks is not None:
-                shown = looks.group(1).decode("ascii")
-                scan.hidden_from += shown.lower() == "from"
+        hidden = [] if tag_list or count == 1 else _HIDDEN.finditer(raw)
+        for shown_count, looks in enumerate(hidden):
+            shown = looks.group(1).decode("ascii")
+            scan.hidden_from += shown.lower() == "from"
+            if shown_count < MAX_LINE_DEFECTS:
                 scan.defects.append(
                     Defect(
                         "malformed_message",
@@ -268,7 +330,7 @@ def _finish(scan: HeaderScan, lines: list[bytes], *, strict: bool) -> None:
                 Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
             )
     scan.fields.append(
-        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=len(lines) > 1)
+        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1)
     )
 
 

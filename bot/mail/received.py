@@ -19,10 +19,12 @@ from bot.mail.message import ParsedMessage
 _CLAUSE = re.compile(r"(?:^|(?<=[\s)]))(from|by|via|with|id|for)(?=\s)", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[(?:ipv6:)?([0-9a-f:.]+)\]", re.IGNORECASE)
 _BARE_IP = re.compile(
-    r"(?<![\w.:])((?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]*:[0-9a-f:.]*:[0-9a-f.]*)(?![\w.:])",
+    # bounded: an IPv6 address is at most 45 characters (overlapping ``*`` were quadratic)
+    r"(?<![\w.:])((?:\d{1,3}\.){3}\d{1,3}|[0-9a-f.]{0,39}:[0-9a-f:.]{1,45})(?![\w.:])",
     re.IGNORECASE,
 )
 MAX_RECEIVED_CHARS = 4096
+MAX_HOPS = 100  # more Received headers than any mail loop limit allows: the rest are not read
 _INTERNAL = tuple(
     ipaddress.ip_network(net)
     for net in (
@@ -74,9 +76,11 @@ def _split_clauses(value: str) -> dict[str, str]:
     text = value[:MAX_RECEIVED_CHARS]
     text = text.rsplit(";", 1)[0] if ";" in text else text
     marks: list[tuple[int, int, str]] = []
-    depth = 0
+    depth, counted = 0, 0
     for match in _CLAUSE.finditer(text):
-        depth = text.count("(", 0, match.start()) - text.count(")", 0, match.start())
+        # parenthesis depth at the match, counted once over the text (not from 0 each time)
+        depth += text.count("(", counted, match.start()) - text.count(")", counted, match.start())
+        counted = match.start()
         if depth <= 0:
             marks.append((match.start(), match.end(), match.group(1).lower()))
     clauses: dict[str, str] = {}
@@ -123,11 +127,14 @@ def parse_received(value: str, index: int = -1) -> Hop:
 
 
 def _received(msg: ParsedMessage) -> list[Hop]:
-    return [
-        parse_received(value, index)
-        for index, (name, value) in enumerate(msg.headers)
-        if name.lower() == "received"
-    ]
+    """The first :data:`MAX_HOPS` Received headers, top first."""
+    hops: list[Hop] = []
+    for index, (name, value) in enumerate(msg.headers):
+        if name.lower() == "received":
+            hops.append(parse_received(value, index))
+            if len(hops) >= MAX_HOPS:
+                break
+    return hops
 
 
 def _internal(ip: str | None) -> bool:
@@ -178,4 +185,6 @@ def boundary_index(msg: ParsedMessage, trusted: Sequence[str]) -> int:
         return hops[0].index if hops else len(msg.headers)
     if position + 1 < len(hops):
         return hops[position + 1].index
+    if len(hops) >= MAX_HOPS:  # more hops than were read: trust nothing below the last one
+        return hops[position].index + 1
     return len(msg.headers)

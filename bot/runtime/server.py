@@ -433,6 +433,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         await queue.close()
         await store.close()
         await services.watch.close()
+        if services.verify_pool is not None:
+            services.verify_pool.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
     return 0

@@ -16,6 +16,7 @@ from bot.runtime.dedupe import Deduper, MemoryDeduper
 from bot.runtime.history import History
 from bot.runtime.metrics import Metrics
 from bot.settings import Settings
+from bot.verify.sandbox import VerifyPool, attach_verify_pool
 from bot.verify.verifier import Verifier
 from bot.watch.snapshots import SnapshotStore
 
@@ -34,6 +35,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     approvals: ApprovalService | None = None  # the countersign flow; None leaves it off
     watch: SnapshotStore | None = None  # the vendor watch's last runs (App Home posture table)
+    verify_pool: VerifyPool | None = None  # worker processes verifying emails (issue 11)
 
     @property
     def current_registry(self) -> Registry:
@@ -56,4 +58,7 @@ def build_services(
     resolver = resolver or Resolver.from_settings(settings)
     holder = RegistryHolder(registry if registry is not None else load_registry(settings.registry))
     verifier = Verifier(settings, resolver, holder)
-    return Services(settings=settings, resolver=resolver, registry=holder, verifier=verifier)
+    pool = attach_verify_pool(verifier)
+    return Services(
+        settings=settings, resolver=resolver, registry=holder, verifier=verifier, verify_pool=pool
+    )

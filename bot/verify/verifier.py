@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.dns import Resolver
 from bot.errors import InputError
@@ -72,8 +72,27 @@ def classify_target(text: str, region: str = DEFAULT_REGION) -> tuple[Kind, str]
         raise InputError(f"not a valid domain: {exc}") from None
 
 
+class MessageRunner(Protocol):
+    """Runs message verification elsewhere, under a deadline (bot.verify.sandbox.VerifyPool)."""
+
+    async def verify_message(
+        self,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        arrival: Arrival = Arrival.FILE,
+        envelope: Envelope | None = None,
+    ) -> Report: ...
+
+    async def verify_headers(self, fields: HeadersOnly) -> Report: ...
+
+
 class Verifier:
-    """Verifies domains and addresses (and, with the mail package, messages)."""
+    """Verifies domains and addresses (and, with the mail package, messages).
+
+    With a ``runner`` (set by the composition roots), messages are verified through it: in a
+    worker process, off the event loop, under a deadline. Without one they are verified here.
+    """
 
     def __init__(
         self,
@@ -85,6 +104,7 @@ class Verifier:
     ) -> None:
         self.settings = settings
         self.resolver = resolver
+        self.runner: MessageRunner | None = None
         self.identity = IdentityResolver(
             registry, review_interval_days=settings.review_interval_days, today=today
         )
@@ -202,7 +222,12 @@ class Verifier:
         """Verify a raw email (.eml, .msg); raise InputError/TooLargeError when the bytes are not
         a usable message. ``arrival`` says whether it came through our own mail path (RAW) or as a
         file; ``envelope`` is the SMTP transaction when known. An attached email is verified in its
-        place only when the message is the organization's own forward (bot.verify.forward)."""
+        place only when the message is the organization's own forward (bot.verify.forward). With a
+        worker pool attached (``runner``), the work runs there under the deadline."""
+        if self.runner is not None:
+            return await self.runner.verify_message(
+                data, filename=filename, arrival=arrival, envelope=envelope
+            )
         from bot.mail.message import parse_message  # the mail engine only for messages
         from bot.verify.message import verify_arrived
 
@@ -220,6 +245,8 @@ class Verifier:
     async def verify_headers(self, fields: HeadersOnly) -> Report:
         """Verify a headers-only email (Slack's forwarded email, pasted text): identity and
         content only; the verdict is at best unverified."""
+        if self.runner is not None:
+            return await self.runner.verify_headers(fields)
         from bot.mail.message import parse_headers_only
         from bot.verify.message import verify_parsed
 
