@@ -32,6 +32,7 @@ MAX_NON_ASCII_SHARE = 1 / 16
 # Stand-in characters: a pattern using one of them literally is left to Python.
 _STAND_INS = frozenset("0_\x00")
 SET_MAX_MEM = 32 << 20
+_QUANTIFIER = re.compile(r"\{\d{1,4}(?:,\d{0,4})?\}")
 _UNSUPPORTED = ("(?=", "(?!", "(?<", "\\b", "\\B", "(?P<m>", "\\A", "\\Z")
 
 
@@ -87,7 +88,7 @@ def compile_bounded(pattern: re.Pattern[str]) -> BoundedPattern:
         and source.isascii()
         and pattern.flags & re.IGNORECASE
         and not pattern.flags & (re.ASCII | re.MULTILINE | re.DOTALL | re.VERBOSE)
-        and not _STAND_INS & set(source)
+        and not _STAND_INS & set(_QUANTIFIER.sub("", source))  # {0,20} holds no literal 0
         and not any(token in inner for token in _UNSUPPORTED)
     )
     if not usable:
@@ -165,7 +166,7 @@ def compile_search(pattern: re.Pattern[str]) -> FastSearch:
     usable = (
         source.isascii()
         and not pattern.flags & ~allowed
-        and not _STAND_INS & set(source)
+        and not _STAND_INS & set(_QUANTIFIER.sub("", source))  # {0,20} holds no literal 0
         and not any(token in source for token in _UNSUPPORTED)
         and not re.search(r"\\[1-9]|\(\?P=", source)
     )

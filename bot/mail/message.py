@@ -90,8 +90,8 @@ _KNOWN_HEADERS = frozenset(
 # Every quantifier is bounded and no two overlap, so a search costs at most a constant per
 # position (``-{3,}\s*`` on a run of dashes, or ``^\s*`` on blank lines, was quadratic).
 _INLINE_MARKERS = re.compile(
-    r"-{3}[ \t\r\n]{0,20}(?:forwarded|original) message[ \t\r\n]{0,20}-{3}"
-    r"|^[ \t]{0,40}begin forwarded message[ \t]{0,20}:",
+    r"-{3}\s{0,20}(?:forwarded|original) message\s{0,20}-{3}"
+    r"|^\s{0,40}begin forwarded message\s{0,20}:",
     re.IGNORECASE | re.MULTILINE,
 )
 _INLINE_MARKERS_FAST = compile_search(_INLINE_MARKERS)  # the same search, by RE2
