@@ -13,12 +13,17 @@ forwards are), so :func:`parse_message` returns the message that arrived unless 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from email import errors as email_errors
-from email.policy import default as default_policy
 
 from bot.errors import InputError, TooLargeError
+from bot.mail.addresses import (
+    MAX_FIELD_CHARS,
+    Author,
+    read_author,
+    read_reply_to,
+    read_return_path,
+    unique_defects,
+)
 from bot.mail.fastscan import compile_search
 from bot.mail.htmltext import html_to_text
 from bot.mail.mime import MAX_TEXT_CHARS, text_and_forwarded
@@ -33,7 +38,7 @@ from bot.mail.rawheaders import (
     scan_headers,
     split_message,
 )
-from bot.names import Address, InvalidName, parse_address
+from bot.names import Address
 
 __all__ = [
     "MAX_FORWARD_DEPTH",
@@ -48,12 +53,6 @@ __all__ = [
 
 MAX_FORWARD_DEPTH = 3
 MAX_ATTACHED = 5
-MAX_FIELD_CHARS = 2000
-# Longer than any real From or Reply-To (a display name, an address of at most 254 characters,
-# encoded words): such a field is malformed and never given to the stdlib's address parser,
-# whose work grows faster than linearly with the length.
-MAX_ADDRESS_FIELD_CHARS = 1000
-MAX_REPLY_TO = 3
 THE_MESSAGE = "the message itself"
 INLINE_NOTE = (
     "the original email was forwarded inline and lost its headers: cannot verify the original: "
@@ -155,13 +154,6 @@ class HeadersOnly:
     to: str | None = None
 
 
-@dataclass
-class _Author:
-    address: Address | None = None
-    display_name: str | None = None
-    defects: list[Defect] = field(default_factory=list)
-
-
 def parse_message(
     data: bytes,
     *,
@@ -242,7 +234,7 @@ def _attached(forwarded: list[tuple[str | None, bytes]], notes: list[str]) -> li
             continue
         block, _ = split_message(inner)
         froms = scan_headers(block[:200_000], strict=False).unfolded("from")
-        author = _author(froms[0][:MAX_FIELD_CHARS]) if len(froms) == 1 else _Author()
+        author = read_author(froms[0][:MAX_FIELD_CHARS]) if len(froms) == 1 else Author()
         header = decode_words(froms[0][:MAX_FIELD_CHARS])[0] if froms else None
         out.append(Attached(name, inner, header, author.address))
     return out
@@ -281,11 +273,13 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
         decoded, decode_notes = decode_words(text)
         notes.extend(f"{name}: {note}" for note in decode_notes)
         headers.append((name, decoded))
-    author = _author(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
+    author = read_author(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
     from_value, _ = decode_words(fields.from_.strip()[:MAX_FIELD_CHARS] if fields.from_ else "")
     if from_value:
         headers.insert(0, ("From", from_value))
-    reply_to, reply_defects = _reply_to([fields.reply_to.strip()] if fields.reply_to else [], notes)
+    reply_to, reply_defects = read_reply_to(
+        [fields.reply_to.strip()] if fields.reply_to else [], notes
+    )
     text = (fields.text or "")[:MAX_TEXT_CHARS]
     subject = next((v for k, v in headers if k == "Subject"), "")
     msg = ParsedMessage(
@@ -298,7 +292,7 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
         return_path=None,
         subject=subject,
         body_text=text,
-        defects=_unique(defects + author.defects + reply_defects),
+        defects=unique_defects(defects + author.defects + reply_defects),
         source_format="headers",
         authenticatable=False,
         notes=notes,
@@ -374,10 +368,10 @@ def _from_msg(data: bytes) -> ParsedMessage:
 
 def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> ParsedMessage:
     froms = [f for f in scan.fields if f.name.lower() == "from"]
-    author = _Author()
+    author = Author()
     if len(froms) == 1 and not scan.hidden_from:
-        author = _author(froms[0].unfolded)
-    reply_to, reply_defects = _reply_to(scan.unfolded("reply-to"), notes)
+        author = read_author(froms[0].unfolded)
+    reply_to, reply_defects = read_reply_to(scan.unfolded("reply-to"), notes)
     subjects = scan.values("subject")
     duplicates = duplicated_fields(scan)
     if len(froms) > 1:
@@ -389,159 +383,13 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
         from_address=author.address,
         from_display_name=author.display_name,
         reply_to=reply_to,
-        return_path=_return_path(scan.values("return-path"), notes),
+        return_path=read_return_path(scan.values("return-path"), notes),
         subject="\n".join(subjects),
         body_text=body,
-        defects=_unique([*scan.defects, *author.defects, *reply_defects]),
+        defects=unique_defects([*scan.defects, *author.defects, *reply_defects]),
         notes=notes,
         duplicates=duplicates,
     )
-
-
-# The common From shape, ``Plain Words <dot.atom@host.example>``: read directly, with the same
-# result as email.headerregistry (tests/mail/test_author_fast.py holds them equal).
-_SIMPLE_FROM = re.compile(
-    r"[ \t]*(?P<name>[A-Za-z0-9]{1,64}(?:[ \t]{1,8}[A-Za-z0-9]{1,64}){0,15})?[ \t]*"
-    r"<(?P<addr>[A-Za-z0-9_+-]{1,64}(?:\.[A-Za-z0-9_+-]{1,64}){0,15}"
-    r"@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,15})>[ \t]*"
-)
-
-
-def _author(value: str) -> _Author:
-    """The single author named by a From value (not yet RFC 2047-decoded), with defects."""
-    simple = _SIMPLE_FROM.fullmatch(value) if len(value) <= MAX_FIELD_CHARS else None
-    if simple is None:
-        return _author_parsed(value)
-    out = _Author(display_name=" ".join((simple["name"] or "").split()) or None)
-    try:
-        out.address = parse_address(simple["addr"])
-    except InvalidName as exc:
-        out.defects.append(
-            Defect("malformed_message", f"the From address {simple['addr']!r} is invalid: {exc}")
-        )
-    return out
-
-
-def _author_parsed(value: str) -> _Author:
-    """:func:`_author` by email.headerregistry, for every From value."""
-    out = _Author()
-    if not value:
-        return out
-    if len(value) > MAX_ADDRESS_FIELD_CHARS:
-        out.defects.append(
-            Defect(
-                "malformed_message",
-                f"the From header is {len(value):,} characters long, longer than any real one: "
-                "not parsed",
-            )
-        )
-        return out
-    hidden = control_name(value)
-    if hidden is not None:
-        out.defects.append(Defect("malformed_message", f"{hidden} in From header"))
-        return out
-    try:
-        header = default_policy.header_factory("From", value)
-        groups = header.groups
-        problems = [d for d in header.defects if isinstance(d, email_errors.InvalidHeaderDefect)]
-    except Exception as exc:  # the header parser is not hardened against all input
-        out.defects.append(Defect("malformed_message", f"the From header cannot be parsed: {exc}"))
-        return out
-    if any(g.display_name is not None for g in groups):
-        out.defects.append(
-            Defect("multiple_from", "the From header is a group ('name: addresses;'), not a person")
-        )
-        return out
-    addresses = [a for g in groups for a in g.addresses]
-    if len(addresses) > 1:
-        shown = ", ".join(a.addr_spec for a in addresses[:5])
-        out.defects.append(
-            Defect("multiple_from", f"one From header names {len(addresses)} authors: {shown}")
-        )
-        return out
-    if problems or not addresses:
-        why = str(problems[0]) if problems else "no address"
-        out.defects.append(
-            Defect("malformed_message", f"the From header is not a valid address ({why})")
-        )
-        return out
-    author = addresses[0]
-    display = str(author.display_name or "").strip() or None
-    bad = control_name(f"{display or ''}{author.addr_spec}") or _format_char(display or "")
-    if bad is not None:
-        out.defects.append(Defect("malformed_message", f"{bad} in the From header"))
-    try:
-        out.address = parse_address(author.addr_spec)
-    except InvalidName as exc:
-        out.defects.append(
-            Defect("malformed_message", f"the From address {author.addr_spec!r} is invalid: {exc}")
-        )
-    out.display_name = display
-    return out
-
-
-def _unique(defects: list[Defect]) -> list[Defect]:
-    return list(dict.fromkeys(defects))
-
-
-def _format_char(text: str) -> str | None:
-    for ch in text:
-        if unicodedata.category(ch) == "Cf":
-            return f"invisible format character U+{ord(ch):04X}"
-    return None
-
-
-def _reply_to(values: list[str], notes: list[str]) -> tuple[list[Address], list[Defect]]:
-    """Reply-To addresses; an over-long field is a defect and is not parsed."""
-    defects: list[Defect] = []
-    usable: list[str] = []
-    for value in values:
-        if len(value) > MAX_ADDRESS_FIELD_CHARS:
-            defects.append(
-                Defect(
-                    "malformed_message",
-                    f"a Reply-To header is {len(value):,} characters long, longer than any real "
-                    "one: not parsed",
-                )
-            )
-        else:
-            usable.append(value)
-    if len(usable) > MAX_REPLY_TO:
-        notes.append(f"{len(usable)} Reply-To headers: only the first {MAX_REPLY_TO} were read")
-    return _addresses(usable[:MAX_REPLY_TO], notes), _unique(defects)
-
-
-def _addresses(values: list[str], notes: list[str]) -> list[Address]:
-    out: list[Address] = []
-    for value in values:
-        try:
-            header = default_policy.header_factory("Reply-To", value)
-            specs = [a.addr_spec for a in header.addresses]
-        except Exception:  # hostile header: noted, not fatal
-            notes.append(f"Reply-To {value[:80]!r} cannot be parsed")
-            continue
-        for spec in specs:
-            try:
-                out.append(parse_address(spec))
-            except InvalidName:
-                notes.append(f"Reply-To address {spec[:80]!r} is not valid")
-    return out
-
-
-def _return_path(values: list[str], notes: list[str]) -> Address | None:
-    if not values:
-        return None
-    text = values[0].strip()
-    if text.startswith("<") and ">" in text:
-        text = text[1 : text.index(">")]
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return parse_address(text)
-    except InvalidName:
-        notes.append(f"Return-Path {values[0][:80]!r} is not a valid address")
-        return None
 
 
 def _mark_inline_forward(msg: ParsedMessage) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.dns import Resolver
-from bot.mail.message import MAX_ADDRESS_FIELD_CHARS, parse_message
+from bot.mail.addresses import MAX_ADDRESS_FIELD_CHARS
+from bot.mail.message import parse_message
 from bot.mail.rawheaders import decode_bytes, decode_words
 from bot.registry import Registry, RegistryHolder
 from bot.report import Report
