@@ -7,13 +7,12 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.dns import Resolver
-from bot.registry import Vendor, display_phone, load_registry
-from bot.settings import Settings
-from bot.verify.posture import Posture, check_posture
-from bot.verify.vendors import require_vendor
+if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast
+    from bot.registry import Vendor
+    from bot.settings import Settings
+    from bot.verify.posture import Posture
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +36,8 @@ def posture_summary(posture: Posture) -> str:
 
 def card_lines(vendor: Vendor, *, overdue: bool, postures: list[Posture] | None) -> list[str]:
     """The card as text: the callback number first, then contacts (labelled as their own)."""
+    from bot.registry import display_phone
+
     callback = vendor.callback
     hours = f" (hours: {callback.hours})" if callback.hours else ""
     lines = [
@@ -73,6 +74,11 @@ def card_json(vendor: Vendor, *, overdue: bool, postures: list[Posture] | None) 
 
 async def run_show(args: argparse.Namespace, settings: Settings) -> int:
     """Print the card of the vendor ``args.name`` names; UnknownVendor when none does."""
+    from bot.dns import Resolver
+    from bot.registry import load_registry
+    from bot.verify.posture import check_posture
+    from bot.verify.vendors import require_vendor
+
     registry = load_registry(settings.registry)
     vendor = require_vendor(registry, " ".join(args.name))
     overdue = registry.is_overdue(vendor, dt.date.today(), settings.review_interval_days)

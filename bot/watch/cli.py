@@ -10,9 +10,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast
+    from bot.settings import Settings
 
 POSTURE_COLUMNS = ("vendor", "domain", "dmarc_policy", "spf_all", "dkim", "weak", "reasons")
 CHANGE_COLUMNS = ("vendor", "domain", "field", "before", "after", "severity")
