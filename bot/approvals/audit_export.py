@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from bot.approvals.audit import AuditEvent
 from bot.approvals.backends import open_store
+from bot.csvcell import csv_cell
 
 if TYPE_CHECKING:
     from bot.approvals.store import ApprovalStore
@@ -32,15 +33,6 @@ CSV_FIELDS = (
     "verification",
     "summary",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def csv_row(event: AuditEvent) -> dict[str, str]:

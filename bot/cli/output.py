@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from bot.approvals.audit_export import csv_cell
+from bot.csvcell import csv_cell
 from bot.mail.authres_write import auth_results_header, auth_results_value
 from bot.registry import display_phone
 from bot.report import Kind, Report, Severity, Verdict

@@ -7,7 +7,9 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from bot.csvcell import csv_cell
+
+_QUALIFIERS = ("-all", "~all", "+all", "?all")  # SPF's, shown as written
 
 
 def _cell(value: Any) -> str:
@@ -18,10 +20,7 @@ def _cell(value: Any) -> str:
     elif isinstance(value, bool):
         value = "yes" if value else "no"
     text = "" if value is None else str(value)
-    # "-all" stays readable: only cells a spreadsheet would evaluate get the quote
-    if text.startswith(_FORMULA_START) and text not in ("-all", "~all", "+all", "?all"):
-        return "'" + text
-    return text
+    return text if text in _QUALIFIERS else csv_cell(text)
 
 
 def write_jsonl(records: Sequence[dict[str, Any]], out: TextIO) -> None:
