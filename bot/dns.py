@@ -341,6 +341,10 @@ class Resolver:
         finally:
             self._sync_local.probe = previous
 
+    def peek(self, name: str, rdtype: str) -> DnsResult | None:
+        """The cached answer for (name, type), or None; never looks anything up."""
+        return self._cache.get((_normalize_name(name), rdtype.upper()), self._clock())
+
     def query_sync(self, name: str, rdtype: str = "A") -> DnsResult:
         """Blocking look-up sharing the cache; safe to call from worker threads."""
         key = (_normalize_name(name), rdtype.upper())
