@@ -16,7 +16,7 @@ import enum
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -278,6 +278,20 @@ class Resolver:
         finally:
             del self._inflight[key]
 
+    async def query_many(self, keys: Sequence[tuple[str, str]]) -> list[DnsResult]:
+        """Look up several (name, type) pairs concurrently; answered inline, without a task
+        per look-up, when every answer is already cached."""
+        now = self._clock()
+        results: list[DnsResult | None] = [
+            self._cache.get((_normalize_name(name), rdtype.upper()), now) for name, rdtype in keys
+        ]
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
+            fetched = await asyncio.gather(*(self.query(*keys[i]) for i in missing))
+            for i, result in zip(missing, fetched, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
     async def _lookup_async(self, name: str, rdtype: str) -> DnsResult:
         if self.snapshot is not None:
             return self.snapshot.lookup(name, rdtype)
@@ -327,6 +341,10 @@ class Resolver:
         finally:
             self._sync_local.probe = previous
 
+    def peek(self, name: str, rdtype: str) -> DnsResult | None:
+        """The cached answer for (name, type), or None; never looks anything up."""
+        return self._cache.get((_normalize_name(name), rdtype.upper()), self._clock())
+
     def query_sync(self, name: str, rdtype: str = "A") -> DnsResult:
         """Blocking look-up sharing the cache; safe to call from worker threads."""
         key = (_normalize_name(name), rdtype.upper())
@@ -354,16 +372,26 @@ class Resolver:
         self._cache.put(key, result, self._clock())
         return result
 
-    async def run_sync(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """Run a blocking DNS-using ``fn`` on this thread when every answer it needs is already
-        cached (CPU-bound work gains nothing from a thread hop), else in a worker thread."""
+    def call_cached(
+        self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> tuple[bool, _T | None]:
+        """Run a blocking DNS-using ``fn`` here answering only from the cache: ``(True,
+        result)``, or ``(False, None)`` when it needed a look-up that is not cached."""
         with self.cache_only() as probe:
             try:
                 result = fn(*args, **kwargs)
             except CacheMiss:
                 probe.missed = True
-        if not probe.missed:
-            return result
+        if probe.missed:
+            return False, None
+        return True, result
+
+    async def run_sync(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run a blocking DNS-using ``fn`` on this thread when every answer it needs is already
+        cached (CPU-bound work gains nothing from a thread hop), else in a worker thread."""
+        done, result = self.call_cached(fn, *args, **kwargs)
+        if done:
+            return result  # type: ignore[return-value]
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def dnspython(self) -> dns.resolver.Resolver:

@@ -17,8 +17,9 @@ there DMARC is computed from signatures alone, and what the headers claim is kep
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.dns import Outcome, Resolver
@@ -27,7 +28,7 @@ from bot.mail.arrival import Envelope
 from bot.mail.authres import AuthResult, AuthResultsView, read_auth_results
 from bot.mail.dkim import DkimResult, verify_dkim
 from bot.mail.dmarc import DmarcResult, evaluate_dmarc
-from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc
+from bot.mail.dmarc_policy import DmarcPolicy, discover_dmarc, walk_names
 from bot.mail.message import ParsedMessage
 from bot.mail.received import Hop, host_matches, trusted_hop
 from bot.mail.signedmsg import HeaderError, SignedMessage
@@ -208,10 +209,6 @@ def _domain_of(value: str | None) -> str | None:
         return None
 
 
-async def _no_spf() -> SpfResult | None:
-    return None
-
-
 async def authenticate(
     msg: ParsedMessage,
     resolver: Resolver,
@@ -232,32 +229,30 @@ async def authenticate(
     hop = None if envelope is not None else trusted_hop(msg, trusted_authserv_ids)
     sender = str(msg.return_path) if msg.return_path is not None else ""
     from_domain = msg.from_address.domain if msg.from_address is not None else None
-    spf_task: Any
+    spf_call: Callable[[], SpfResult | None] | None = None
     if envelope is not None:
         sender = envelope.mail_from if envelope.mail_from is not None else sender
-        spf_task = resolver.run_sync(
+        spf_call = partial(
             check_spf, envelope.client_ip, sender, helo=envelope.helo or "", resolver=resolver
         )
     elif hop is not None and hop.ip:
-        spf_task = resolver.run_sync(
-            check_spf, hop.ip, sender, helo=hop.from_helo, resolver=resolver
-        )
-    else:
-        spf_task = _no_spf()
-    policy_task: Any = discover_dmarc(from_domain, resolver) if from_domain else _none()
-    exists_task: Any = domain_exists(from_domain, resolver) if from_domain else _true()
+        spf_call = partial(check_spf, hop.ip, sender, helo=hop.from_helo, resolver=resolver)
     signed: bytes | SignedMessage
     try:
         signed = SignedMessage(msg.raw)  # one parse for DKIM and ARC
     except HeaderError:
         signed = msg.raw  # each reports the unparseable header its own way
-    dkim_results, spf_result, arc, policy, exists = await asyncio.gather(
-        resolver.run_sync(verify_dkim, signed, resolver),
-        spf_task,
-        resolver.run_sync(verify_arc, signed, resolver),
-        policy_task,
-        exists_task,
-    )
+    calls: list[Callable[[], Any]] = [
+        partial(verify_dkim, signed, resolver),
+        partial(verify_arc, signed, resolver),
+    ]
+    if spf_call is not None:
+        calls.append(spf_call)
+    done = await _run_all(resolver, calls, _policy_keys(from_domain))
+    dkim_results, arc = done[0], done[1]
+    spf_result = done[2] if spf_call is not None else None
+    policy = await discover_dmarc(from_domain, resolver) if from_domain else None
+    exists = await domain_exists(from_domain, resolver) if from_domain else True
     if envelope is not None:
         spf = _envelope_spf(envelope, spf_result, sender)
     else:
@@ -309,17 +304,44 @@ def _dmarc(
     )
 
 
-async def _none() -> DmarcPolicy | None:
-    return None
+def _policy_keys(from_domain: str | None) -> list[tuple[str, str]]:
+    """The look-ups DMARC discovery and :func:`domain_exists` make for ``from_domain``."""
+    if not from_domain:
+        return []
+    keys = [(from_domain, t) for t in ("A", "AAAA", "MX")]
+    try:
+        names = walk_names(normalize_domain(from_domain))
+    except InvalidName:
+        return keys
+    return [*keys, *((f"_dmarc.{n}", "TXT") for n in names)]
 
 
-async def _true() -> bool:
-    return True
+async def _run_all(
+    resolver: Resolver, calls: Sequence[Callable[[], Any]], keys: Sequence[tuple[str, str]]
+) -> list[Any]:
+    """Run the blocking ``calls`` and fetch ``keys`` concurrently: inline, without tasks, when
+    every answer is cached; the calls that need the network go to worker threads."""
+    results: list[Any] = []
+    missed: list[int] = []
+    for index, call in enumerate(calls):
+        ok, value = resolver.call_cached(call)
+        results.append(value)
+        if not ok:
+            missed.append(index)
+    if not missed:
+        await resolver.query_many(keys)
+        return results
+    fetched = await asyncio.gather(
+        resolver.query_many(keys), *(asyncio.to_thread(calls[i]) for i in missed)
+    )
+    for index, value in zip(missed, fetched[1:], strict=True):
+        results[index] = value
+    return results
 
 
 async def domain_exists(domain: str, resolver: Resolver) -> bool:
     """False only when the domain is NXDOMAIN for A, AAAA and MX (RFC 9989 non-existent)."""
-    results = await asyncio.gather(*(resolver.query(domain, t) for t in ("A", "AAAA", "MX")))
+    results = await resolver.query_many([(domain, t) for t in ("A", "AAAA", "MX")])
     return not all(r.outcome is Outcome.NXDOMAIN for r in results)
 
 

@@ -18,7 +18,7 @@ import base64
 import binascii
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from bot.dns import Resolver
@@ -67,9 +67,19 @@ class DkimResult:
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for reports."""
-        out = asdict(self)
-        out["signed_headers"] = list(self.signed_headers)
-        return out
+        return {
+            "index": self.index,
+            "domain": self.domain,
+            "selector": self.selector,
+            "algorithm": self.algorithm,
+            "result": self.result,
+            "reason": self.reason,
+            "signed_headers": list(self.signed_headers),
+            "body_length": self.body_length,
+            "unsigned_body_bytes": self.unsigned_body_bytes,
+            "key_bits": self.key_bits,
+            "testing": self.testing,
+        }
 
 
 class _Refused(Exception):

@@ -28,6 +28,8 @@ from bot.mail.tagvalue import TagListError, parse_tag_list, split_list
 
 MAX_RSA_BITS = 8192
 MAX_RSA_EXPONENT_BITS = 64
+MAX_CACHED_RECORD = 4096  # longer key records are parsed every time, not kept
+KEY_CACHE_SIZE = 1024
 _DIGEST_INFO = {
     "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
     "sha1": bytes.fromhex("3021300906052b0e03021a05000414"),
@@ -132,7 +134,27 @@ def fetch_record(resolver: Resolver, name: str) -> str:
 
 
 def parse_key(record: str, name: str) -> PublicKey:
-    """Check the key record (RFC 6376 §3.6.1, RFC 8463) and load its key."""
+    """Check the key record (RFC 6376 §3.6.1, RFC 8463) and load its key.
+
+    Records up to :data:`MAX_CACHED_RECORD` characters are parsed once per (record, name): the
+    outcome depends on nothing else, and a domain signs many messages with one key."""
+    if len(record) > MAX_CACHED_RECORD:
+        return _parse_key(record, name)
+    outcome = _parse_key_cached(record, name)
+    if isinstance(outcome, PublicKey):
+        return outcome
+    raise KeyProblem(*outcome)
+
+
+@lru_cache(maxsize=KEY_CACHE_SIZE)
+def _parse_key_cached(record: str, name: str) -> PublicKey | tuple[str, str]:
+    try:
+        return _parse_key(record, name)
+    except KeyProblem as problem:
+        return problem.result, problem.reason
+
+
+def _parse_key(record: str, name: str) -> PublicKey:
     try:
         key = parse_tag_list(record.encode("utf-8")).tags
     except TagListError as exc:

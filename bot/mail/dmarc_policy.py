@@ -9,7 +9,6 @@ policy record is the one at the domain itself, else the one at its Organizationa
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -184,7 +183,7 @@ async def discover_dmarc(domain: str, resolver: Resolver) -> DmarcPolicy:
             CheckStatus.INVALID, None, None, None, None, None, error=f"not a valid domain: {exc}"
         )
     names = walk_names(domain)
-    results = await asyncio.gather(*(resolver.query(f"_dmarc.{n}", "TXT") for n in names))
+    results = await resolver.query_many([(f"_dmarc.{n}", "TXT") for n in names])
     walked: list[_Found] = []
     notes: list[str] = []
     queried: list[str] = []

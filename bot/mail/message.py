@@ -63,6 +63,8 @@ HEADERS_NOTE = (
     "checked; forward the original as an attachment (.eml) to verify it"
 )
 
+# The part of the header block searched for a field every email has (_require_message).
+_REQUIRE_SCAN_BYTES = 200_000
 _KNOWN_HEADERS = frozenset(
     {
         "from",
@@ -185,8 +187,15 @@ def parse_message(
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
         notes.append("removed a byte-order mark before the headers")
-    _require_message(data)
-    msg = _from_raw(data, notes=notes)
+    block = header_block(data)
+    scan: HeaderScan | None = None
+    if len(block) <= _REQUIRE_SCAN_BYTES:  # one scan serves the check and the parse
+        scan = scan_headers(block)
+        _require_known(scan)
+    else:
+        _require_message(data)
+    del block
+    msg = _from_raw(data, notes=notes, scan=scan)
     while unwrap:
         inner = open_attached(msg)
         if inner is None:
@@ -303,7 +312,14 @@ def parse_headers_only(fields: HeadersOnly) -> ParsedMessage:
 
 def _require_message(data: bytes) -> None:
     block = header_block(data)
-    scan = scan_headers(block[:200_000], strict=False)
+    _require_known(scan_headers(block[:_REQUIRE_SCAN_BYTES], strict=False))
+
+
+def _require_known(scan: HeaderScan) -> None:
+    """Raise InputError unless the scan found a field every email has (From, To, ...).
+
+    The fields a strict scan finds are those of a non-strict one: strictness adds defects only.
+    """
     if not any(f.name.lower() in _KNOWN_HEADERS for f in scan.fields):
         raise InputError(
             "this is not an email: no header block with From, To, Subject, Date or Received was "
@@ -319,8 +335,9 @@ def _is_message(data: bytes) -> bool:
     return True
 
 
-def _from_raw(raw: bytes, *, notes: list[str]) -> ParsedMessage:
-    scan = scan_headers(header_block(raw))  # the block copy is freed before the body is read
+def _from_raw(raw: bytes, *, notes: list[str], scan: HeaderScan | None = None) -> ParsedMessage:
+    if scan is None:
+        scan = scan_headers(header_block(raw))  # the block copy is freed before the body is read
     notes.extend(scan.notes)
     text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
     msg = _assemble(scan, raw=raw, notes=notes, body=text)

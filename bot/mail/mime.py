@@ -31,6 +31,9 @@ MAX_PART_FIELD_BYTES = 4096
 MAX_PART_FIELDS = 100
 MAX_PART_BLOCK_BYTES = 1 << 20
 _FORWARDED_TYPES = ("message/rfc822", "message/global")
+# email.feedparser's headerRE: a line that does not match ends the stdlib's header block.
+_STDLIB_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ class Part:
 
 
 def _capped_block(block: bytes) -> bytes:
+    """The capped fields (:func:`capped_fields`) reduced to the Content-* fields the stdlib would
+    read from them (:func:`_content_fields`)."""
+    return b"\r\n".join(bytes(f) for f in _content_fields(capped_fields(block)))
+
+
+def capped_fields(block: bytes) -> list[bytearray]:
     """At most :data:`MAX_PART_FIELDS` fields of at most :data:`MAX_PART_FIELD_BYTES` each."""
     fields: list[bytearray] = []
     for line in block.split(b"\n", MAX_PART_FIELDS * 8)[: MAX_PART_FIELDS * 8]:
@@ -69,7 +78,23 @@ def _capped_block(block: bytes) -> bytes:
         if len(fields) >= MAX_PART_FIELDS:
             break
         fields.append(bytearray(line[:MAX_PART_FIELD_BYTES]))
-    return b"\r\n".join(bytes(f) for f in fields)
+    return fields
+
+
+def _content_fields(fields: list[bytearray]) -> list[bytearray]:
+    """The Content-* fields among ``fields``, up to where the stdlib's parser would stop reading
+    headers: only those are ever read from a part (the top-level block also holds the signature,
+    Received and ARC fields, which the stdlib would parse for nothing). A lone CR, which the
+    stdlib reads as a line break, keeps every field so that it sees exactly what it used to."""
+    if any(_LONE_CR.search(f) for f in fields):
+        return fields
+    kept: list[bytearray] = []
+    for field in fields:
+        if not _STDLIB_HEADER_LINE.match(field):
+            break  # the stdlib's header block ends at this line
+        if field[:8].lower() == b"content-":
+            kept.append(field)
+    return kept
 
 
 def _headers(block: bytes) -> Message:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import threading
+import weakref
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,12 +25,14 @@ import dns.exception
 import dns.name
 import spf
 
-from bot.dns import Outcome, Resolver
+from bot.dns import CacheMiss, DnsResult, Outcome, Resolver
 
 log = logging.getLogger(__name__)
 
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "permerror", "temperror")
 _DETAIL_MAX = 300
+MEMO_MAX_ENTRIES = 4096
+MEMO_MAX_KEY_CHARS = 2048  # longer inputs are evaluated every time, not kept
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class _Query(spf.query):  # type: ignore[misc]
 
     def __init__(self, ip: str, sender: str, helo: str, resolver: Resolver) -> None:
         self._resolver = resolver
+        self.answers: list[DnsResult] = []  # every answer the evaluation read, in order
+        self.missed = False
         super().__init__(ip, sender, helo, strict=True)
 
     def dns(
@@ -108,7 +114,12 @@ class _Query(spf.query):  # type: ignore[misc]
             dns.name.from_text(name)
         except dns.exception.DNSException:
             return []  # unencodable name (e.g. after macro expansion): nothing can exist there
-        answer = self._resolver.query_sync(name, qtype)
+        try:
+            answer = self._resolver.query_sync(name, qtype)
+        except CacheMiss:
+            self.missed = True
+            raise
+        self.answers.append(answer)
         if answer.outcome is Outcome.TEMPERROR:
             raise spf.TempError(f"DNS {answer.error or 'failure'} looking up {qtype} {name}")
         if answer.outcome is not Outcome.ANSWER:
@@ -226,8 +237,65 @@ def _clean_sender(sender: str) -> str:
     return text
 
 
+class _Memo:
+    """Results of recent evaluations, each with the DNS answers it read. A result is reused only
+    while every one of those answers is still the resolver's cached answer (the same object):
+    pyspf's verdict depends on nothing but the inputs and those answers."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str, str | None], tuple[SpfResult, list[DnsResult]]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str | None], resolver: Resolver) -> SpfResult | None:
+        with self.lock:
+            entry = self.entries.get(key)
+        if entry is None:
+            return None
+        result, answers = entry
+        for answer in answers:
+            if resolver.peek(answer.name, answer.rdtype) is not answer:
+                return None
+        return result
+
+    def put(
+        self, key: tuple[str, str, str | None], result: SpfResult, answers: list[DnsResult]
+    ) -> None:
+        with self.lock:
+            if len(self.entries) >= MEMO_MAX_ENTRIES:
+                self.entries.clear()
+            self.entries[key] = (result, answers)
+
+
+_MEMOS: weakref.WeakKeyDictionary[Resolver, _Memo] = weakref.WeakKeyDictionary()
+_MEMOS_LOCK = threading.Lock()
+
+
+def _memo(resolver: Resolver) -> _Memo:
+    with _MEMOS_LOCK:
+        memo = _MEMOS.get(resolver)
+        if memo is None:
+            memo = _MEMOS[resolver] = _Memo()
+        return memo
+
+
 def check_spf(ip: str, sender: str, *, helo: str | None, resolver: Resolver) -> SpfResult:
-    """Evaluate SPF for the envelope sender (or postmaster@HELO when the sender is empty)."""
+    """Evaluate SPF for the envelope sender (or postmaster@HELO when the sender is empty).
+
+    The same (ip, sender, helo) against the same cached DNS answers reuses the earlier result
+    (:class:`_Memo`): a sender's mail arrives from a few IPs, many messages each."""
+    key = (ip, sender, helo)
+    if len(ip) + len(sender) + len(helo or "") > MEMO_MAX_KEY_CHARS:
+        return _check_spf(ip, sender, helo=helo, resolver=resolver, memo=None)
+    memo = _memo(resolver)
+    found = memo.get(key, resolver)
+    if found is not None:
+        return found
+    return _check_spf(ip, sender, helo=helo, resolver=resolver, memo=memo)
+
+
+def _check_spf(
+    ip: str, sender: str, *, helo: str | None, resolver: Resolver, memo: _Memo | None
+) -> SpfResult:
     helo_text = (helo or "").strip()
     mailfrom = _clean_sender(sender or "")
     if mailfrom:
@@ -270,7 +338,7 @@ def check_spf(ip: str, sender: str, *, helo: str | None, resolver: Resolver) -> 
     if outcome in ("fail", "softfail", "neutral") and text != spf.EXPLANATIONS.get(outcome):
         policy_text = str(text)
     mechanism = query.mechanism if outcome in ("pass", "fail", "softfail", "neutral") else None
-    return _result(
+    result = _result(
         outcome,
         ascii_domain,
         ip_text,
@@ -281,6 +349,9 @@ def check_spf(ip: str, sender: str, *, helo: str | None, resolver: Resolver) -> 
         policy_explanation=policy_text,
         detail=detail,
     )
+    if memo is not None and not query.missed:
+        memo.put((ip, sender, helo), result, query.answers)
+    return result
 
 
 async def check_spf_async(

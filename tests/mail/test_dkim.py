@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -483,6 +484,7 @@ def test_to_json_is_plain_data(dns_server: TestDNSServer, resolver: Resolver) ->
     assert json.loads(json.dumps(got)) == got
     assert got["result"] == "pass"
     assert got["signed_headers"][0] == "from"
+    assert set(got) == {f.name for f in dataclasses.fields(DkimResult)}  # every field, by name
 
 
 def test_ed25519_verifies_without_pynacl(dns_server: TestDNSServer, tmp_path: Path) -> None:

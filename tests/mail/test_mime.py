@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import random
+from email.parser import HeaderParser
+from email.policy import compat32
+
+from bot.mail import mime
 from bot.mail.mime import MAX_PARTS, body_text, first_forwarded, iter_parts, split_multipart
 
 
@@ -61,3 +66,42 @@ def test_forwarded_message_is_found_but_not_entered() -> None:
 
 def test_no_forwarded_message() -> None:
     assert first_forwarded(b"Content-Type: text/plain\r\n\r\nhello", []) is None
+
+
+_CONTENT = (
+    b'Content-Type: multipart/mixed;\r\n boundary="zz"; charset=latin-1',
+    b'Content-Disposition: attachment; filename="a.eml"',
+    b"Content-Transfer-Encoding: base64",
+    b"content-type: text/html",
+)
+_OTHER = (
+    b"DKIM-Signature: v=1; a=rsa-sha256;\r\n\tb=abc",
+    b"Received: from x\r\n by y",
+    b" leading continuation",
+    b"From sender@example Mon",
+    b"not a header line",
+    b"Bad Name: spaced",
+    b"X-Lone: a\rContent-Type: text/csv",
+    b"\r",
+    b"X-\xff: bytes",
+    b": empty name",
+)
+
+
+def test_part_headers_read_as_the_stdlib_reads_every_field() -> None:
+    """The walker hands the stdlib only Content-* fields; what it reads must not change."""
+    rng = random.Random(13)
+    pool = _CONTENT + _OTHER
+    for _ in range(3000):
+        block = b"\r\n".join(rng.choice(pool) for _ in range(rng.randint(0, 7)))
+        headers = mime._headers(block)
+        every = b"\r\n".join(bytes(f) for f in mime.capped_fields(block))
+        reference = HeaderParser(policy=compat32).parsestr(
+            every.decode("utf-8", "replace") + "\r\n\r\n"
+        )
+        for name in ("Content-Type", "Content-Disposition", "Content-Transfer-Encoding"):
+            assert headers.get_all(name) == reference.get_all(name), block
+        assert headers.get_content_type() == reference.get_content_type(), block
+        assert mime._filename(headers) == mime._filename(reference), block
+        assert mime._boundary(headers) == mime._boundary(reference), block
+        assert headers.get_content_charset() == reference.get_content_charset(), block

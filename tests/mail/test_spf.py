@@ -318,3 +318,22 @@ async def test_async_checks_run_concurrently_without_mixing(
     assert [r.result for r in results[:8]] == ["pass"] * 8
     assert [r.result for r in results[8:]] == ["fail"] * 8
     assert [r.domain for r in results[:8]] == [f"d{i}.{D}" for i in range(8)]
+
+
+# the memo of recent evaluations
+
+
+def test_repeat_check_reuses_the_result_only_while_its_answers_are_cached(
+    dns_server: TestDNSServer, resolver: Resolver
+) -> None:
+    _spf(dns_server, f"memo.{D}", "v=spf1 ip4:192.0.2.0/24 -all")
+    first = _check(resolver, "192.0.2.10", f"a@memo.{D}")
+    assert first.result == "pass"
+    assert _check(resolver, "192.0.2.10", f"a@memo.{D}") is first  # reused, not re-evaluated
+    assert _check(resolver, "192.0.2.11", f"a@memo.{D}") is not first  # other inputs
+
+    _spf(dns_server, f"memo.{D}", "v=spf1 -all")  # a second record: now a permerror ...
+    assert _check(resolver, "192.0.2.10", f"a@memo.{D}") is first  # ... unseen while cached
+    resolver.clear_cache()  # the answer it read is gone: evaluated afresh
+    again = _check(resolver, "192.0.2.10", f"a@memo.{D}")
+    assert again.result == "permerror"
