@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from bot.errors import ConfigError, InputError
+from bot.mail.arrival import Arrival
 from bot.report import Report, Verdict
 
 if TYPE_CHECKING:  # the engine is imported where used: `deskguard --help` stays fast
     from bot.cli.output import Progress, ReportWriter
     from bot.mail.arrival import Envelope
+    from bot.mail.message import HeadersOnly
     from bot.settings import Settings
-    from bot.verify.verifier import Verifier
+    from bot.verify.verifier import MessageRunner, Verifier
 
 MAIL_SUFFIXES = (".eml", ".msg", ".txt")
 MAX_INPUT_LINE = 4096
@@ -380,15 +382,10 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             verifier.claimed_vendor(args.claims)  # an unknown vendor is a usage error, said once
         except InputError as exc:
             raise ConfigError(f"verify --claims: {exc}") from None
-        from bot.verify.sandbox import attach_verify_pool
-
         # emails: in worker processes, under the deadline; forked directly (the CLI has no
         # threads holding locks), so the engine is not imported a second time
-        pool = attach_verify_pool(
-            verifier,
-            start_method="fork",
-            processes=max(settings.verify_processes, min(args.concurrency, 8)),
-        )
+        pool = _PoolOnDemand(verifier, max(settings.verify_processes, min(args.concurrency, 8)))
+        verifier.runner = pool
         authserv_id = None
         if args.auth_results:
             authserv_id = resolve_authserv_id(settings.authserv_id, settings.trusted_authserv_ids)
@@ -404,6 +401,46 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if source is not None and source is not sys.stdin:
             source.close()
+
+
+class _PoolOnDemand:
+    """The worker pool, started by the first email: a domain check never imports the mail engine
+    or starts a process (``deskguard verify DOMAIN`` stays a fast cold start)."""
+
+    def __init__(self, verifier: Verifier, processes: int) -> None:
+        self._verifier = verifier
+        self._processes = processes
+        self._pool: MessageRunner | None = None
+        self._close: Callable[[], None] | None = None
+
+    def _started(self) -> MessageRunner:
+        if self._pool is None:
+            from bot.verify.sandbox import attach_verify_pool
+
+            pool = attach_verify_pool(
+                self._verifier, start_method="fork", processes=self._processes
+            )
+            self._pool, self._close = pool, pool.close
+        return self._pool
+
+    async def verify_message(
+        self,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        arrival: Arrival = Arrival.FILE,
+        envelope: Envelope | None = None,
+    ) -> Report:
+        return await self._started().verify_message(
+            data, filename=filename, arrival=arrival, envelope=envelope
+        )
+
+    async def verify_headers(self, fields: HeadersOnly) -> Report:
+        return await self._started().verify_headers(fields)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
 
 
 async def _run(
