@@ -16,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.sources import ENV_FILE_SENTINEL
@@ -182,6 +181,8 @@ class Settings(BaseSettings):
     @cached_property
     def secret_environ(self) -> Mapping[str, str]:
         """Variables as settings read them: the process environment first, then ``.env``."""
+        from dotenv import dotenv_values  # only when a registry secret is read
+
         dotenv: dict[str, str] = {}
         for path in reversed(self._dotenv_files):  # like pydantic-settings: later files win
             if path.is_file():
