@@ -79,6 +79,8 @@ async def _verify(body: bytes) -> Report:
 
 
 async def test_two_workers_share_without_doubles(queue):
+    # Nobody crashes here: a loaded machine must not turn a slow job into a reclaimed one.
+    queue.visibility = 10.0
     posted: list[str] = []
 
     async def post(job, report, error) -> str:
