@@ -19,9 +19,11 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -36,6 +38,8 @@ from handlers.text import (
     safe,
 )
 
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
+MAX_VENDOR_TEXT = 100
 MAX_SECTION = 2900  # Slack's limit is 3000 characters per section text
 MAX_REASONS = 6
 PASTE_MAX_CHARS = 3000  # Slack's limit for a plain_text_input
@@ -62,6 +66,29 @@ EML_HOWTO = (
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text[:MAX_SECTION])
+
+
+def vendor_chooser(
+    action_id: str, vendors: Sequence[Vendor], *, selected: str | None = None
+) -> StaticSelectElement | PlainTextInputElement:
+    """Choose a registered vendor: a select by name (Slack allows 100 options), else a text field
+    for a name or registry id; ``selected`` (a vendor id) is filled in."""
+    ordered = sorted(vendors, key=lambda v: v.name.lower())
+    if ordered and len(ordered) <= MAX_SELECT_OPTIONS:
+        options = [Option(text=_plain(v.name), value=v.id) for v in ordered]
+        initial = next((o for o, v in zip(options, ordered, strict=True) if v.id == selected), None)
+        return StaticSelectElement(
+            action_id=action_id,
+            placeholder=_plain("Choose the vendor"),
+            options=options,
+            initial_option=initial,
+        )
+    return PlainTextInputElement(
+        action_id=action_id,
+        placeholder=_plain("Vendor name or registry id"),
+        initial_value=selected or None,
+        max_length=MAX_VENDOR_TEXT,
+    )
 
 
 def _plain(text: str, limit: int = 75) -> PlainTextObject:

@@ -9,44 +9,24 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
-    Option,
     PlainTextInputElement,
-    PlainTextObject,
-    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.registry import Vendor, display_phone
 from bot.report import Report
 from handlers import ids
+from handlers.blocks import _plain, vendor_chooser
 from handlers.text import escape, safe
 
-MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
 MAX_NAME = 100
 MAX_NUMBER = 64
 MAX_REQUEST = 1000
 
 
-def _plain(text: str, limit: int = 75) -> PlainTextObject:
-    return PlainTextObject(text=text if len(text) <= limit else text[: limit - 1] + "…", emoji=True)
-
-
 def caller_modal(vendors: Sequence[Vendor], private_metadata: str = "") -> View:
     """The "Check a caller" modal: claimed vendor, caller's name, number, what they ask for."""
-    ordered = sorted(vendors, key=lambda v: v.name.lower())
-    vendor_element: StaticSelectElement | PlainTextInputElement
-    if ordered and len(ordered) <= MAX_SELECT_OPTIONS:
-        vendor_element = StaticSelectElement(
-            action_id=ids.INPUT_CALLER_VENDOR,
-            placeholder=_plain("Choose the vendor"),
-            options=[Option(text=_plain(v.name), value=v.id) for v in ordered],
-        )
-    else:
-        vendor_element = PlainTextInputElement(
-            action_id=ids.INPUT_CALLER_VENDOR,
-            placeholder=_plain("Vendor name or registry id"),
-            max_length=MAX_NAME,
-        )
+    vendor_element = vendor_chooser(ids.INPUT_CALLER_VENDOR, vendors)
     return View(
         type="modal",
         callback_id=ids.VIEW_CHECK_CALLER,

@@ -31,9 +31,8 @@ from handlers.approvals.pieces import (
     section,
     verification_line,
 )
+from handlers.blocks import MAX_SELECT_OPTIONS, vendor_chooser
 from handlers.text import escape, escape_entities, safe
-
-MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
 
 
 def _metadata(data: Mapping[str, Any]) -> str:
@@ -61,25 +60,7 @@ def request_modal(
     ]
     if verification:
         blocks.append(context(verification_line(verification, keep)))
-    ordered = sorted(vendors, key=lambda v: v.name.lower())
-    if len(ordered) <= MAX_SELECT_OPTIONS:
-        options = [Option(text=plain(v.name), value=v.id) for v in ordered]
-        initial = next(
-            (o for o, v in zip(options, ordered, strict=True) if v.id == vendor_id), None
-        )
-        vendor_element: StaticSelectElement | PlainTextInputElement = StaticSelectElement(
-            action_id=ids.INPUT_VENDOR,
-            placeholder=plain("Choose the vendor"),
-            options=options,
-            initial_option=initial,
-        )
-    else:
-        vendor_element = PlainTextInputElement(
-            action_id=ids.INPUT_VENDOR,
-            placeholder=plain("Vendor name or registry id"),
-            initial_value=vendor_id or None,
-            max_length=100,
-        )
+    vendor_element = vendor_chooser(ids.INPUT_VENDOR, vendors, selected=vendor_id)
     kinds = [Option(text=plain(label), value=kind.value) for kind, label in KIND_LABEL.items()]
     blocks += [
         InputBlock(
