@@ -290,9 +290,19 @@ class Server:
         return Path(f"/proc/{self.process.pid}/{name}").read_text()
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time so far."""
-        fields = self._proc("stat").rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time so far of the server and every process under it (the fork
+        server and the verification workers it starts) plus what its finished children used."""
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds so far of each process in the server's tree, by pid."""
+        tick = os.sysconf("SC_CLK_TCK")
+        cpu = {}
+        for pid in _process_tree(self.process.pid):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                cpu[pid] = sum(int(f) for f in fields[11:15]) / tick
+        return cpu
 
     def peak_rss_mib(self) -> float:
         """VmHWM: the process's peak resident set."""
@@ -303,6 +313,23 @@ class Server:
 
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants (by parent pid, from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, ()))
+    return tree
 
 
 async def start_server(
@@ -452,6 +479,7 @@ class Row:
     missing: int = 0
     latency: tuple[float, float, float] = (float("nan"),) * 3  # p50, p99, max: 202 -> card
     server_cpu: list[float] = field(default_factory=list)
+    split: list[tuple[float, float]] = field(default_factory=list)  # (main process, the rest)
     cores_busy: float = 0.0
     server_rss: list[float] = field(default_factory=list)
     bench_cpu: float = 0.0
@@ -550,6 +578,7 @@ async def throughput(
                 )
             await warm_up(servers, slack, warm)
             cpu_before = [s.cpu_seconds() for s in servers]
+            tree_before = [s.cpu_by_process() for s in servers]
             bench_before = _cpu_self()
             machine_before = _machine_cpu()
             load_before = os.getloadavg()[0]
@@ -586,6 +615,12 @@ async def throughput(
                 )
             row.verdicts = dict(sorted(slack.verdicts.items()))
             row.server_cpu = [s.cpu_seconds() - b for s, b in zip(servers, cpu_before, strict=True)]
+            for server, before in zip(servers, tree_before, strict=True):
+                after = server.cpu_by_process()
+                main_pid = server.process.pid
+                main = after.get(main_pid, 0.0) - before.get(main_pid, 0.0)
+                rest = sum(v - before.get(k, 0.0) for k, v in after.items() if k != main_pid)
+                row.split.append((main, rest))
             row.cores_busy = _cores_busy(machine_before, machine_after)
             row.server_rss = [s.peak_rss_mib() for s in servers]
             row.bench_cpu = _cpu_self() - bench_before
@@ -712,10 +747,13 @@ def print_rows(rows: Sequence[Row]) -> None:
     for r in rows:
         rss = ", ".join(f"{v:.0f}" for v in r.server_rss)
         cpu = ", ".join(f"{v:.1f}" for v in r.server_cpu)
+        split = ", ".join(
+            f"{m / r.accepted * 1e3:.2f} + {w / r.accepted * 1e3:.2f}" for m, w in r.split
+        )
         queue = "" if r.left_in_queue is None else f"; left in stream {r.left_in_queue}"
         print(
-            f"{r.name}: cards {r.cards} {r.verdicts}; refused {{{r.refused}}}; server CPU {cpu} s; "
-            f"server peak RSS {rss} MiB; bench-process CPU {r.bench_cpu:.1f} s; machine "
+            f"{r.name}: cards {r.cards} {r.verdicts}; refused {{{r.refused}}}; server CPU {cpu} s "
+            f"(ms/msg main process + verification workers: {split}); server peak RSS {rss} MiB; bench-process CPU {r.bench_cpu:.1f} s; machine "
             f"{r.cores_busy:.2f} of {os.cpu_count()} cores busy; exit codes {r.exit_codes}"
             f"{queue}; load avg {r.load_avg[0]:.2f} -> {r.load_avg[1]:.2f}"
             + (f"; NOTE {r.note}" if r.note else "")

@@ -7,6 +7,7 @@ Unknown fields are rejected, not ignored: in a security registry a misspelt key 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=1024)
 def display_phone(e164: str) -> str:
     """International display form (+1 206-555-0142) of an E.164 number."""
     try:

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import SlackApiError
+from handlers.blockjson import block_dicts
 
 ROUTE_RESPONSE_URL = "response_url"
 ROUTE_EPHEMERAL = "chat.postEphemeral"
@@ -88,6 +89,8 @@ class Destination:
 
 async def web_call(method: Any, route: str, **kwargs: Any) -> dict[str, Any]:
     """Call a Web API method; turn Slack's errors and network failures into DeliveryError."""
+    if kwargs.get("blocks"):
+        kwargs["blocks"] = block_dicts(kwargs["blocks"])
     if route in (ROUTE_EPHEMERAL, ROUTE_MESSAGE):
         kwargs.setdefault("unfurl_links", False)
         kwargs.setdefault("unfurl_media", False)

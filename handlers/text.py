@@ -59,6 +59,13 @@ def safe(text: str, keep: frozenset[str] = frozenset(), limit: int = MAX_LINE) -
     return escape(defang_text(_LINE_BREAKS.sub(" ", clipped), keep))
 
 
+_last_registered: list[tuple[Registry, frozenset[str]]] = []  # the registry seen last
+
+
 def registered_domains(registry: Registry) -> frozenset[str]:
     """Every registered vendor domain (left clickable in reports)."""
-    return frozenset(d for v in registry.vendors for d in v.domains)
+    if _last_registered and _last_registered[0][0] is registry:
+        return _last_registered[0][1]
+    domains = frozenset(d for v in registry.vendors for d in v.domains)
+    _last_registered[:] = [(registry, domains)]
+    return domains

@@ -34,6 +34,7 @@ from bot.approvals.machine import (
 from bot.approvals.machine import refuse as _refuse
 from bot.approvals.store import new_request_id
 from bot.errors import StoreError, TransitionRefused
+from bot.sqlitebatch import BatchWriter
 
 T = TypeVar("T")
 
@@ -82,6 +83,8 @@ class SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        # replay keys are claimed once per inbound message: they share transactions
+        self._once = BatchWriter(self.path, busy_timeout=busy_timeout, name="once-keys")
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:
@@ -137,6 +140,7 @@ class SQLiteStore:
     async def close(self) -> None:
         """Close every connection the worker threads opened."""
         self._closed = True
+        await asyncio.to_thread(self._once.close)
         with self._lock:
             conns, self._connections = self._connections, []
         for conn in conns:
@@ -294,22 +298,12 @@ class SQLiteStore:
 
     async def use_once(self, kind: str, key: str, ttl: float) -> bool:
         """True the first time ``(kind, key)`` is used within ``ttl`` seconds, else False."""
-        return await self._run(lambda: self._use_once(kind, key, ttl))
-
-    def _use_once(self, kind: str, key: str, ttl: float) -> bool:
-        now_us = to_us(dt.datetime.now(dt.UTC))
-        with self._write() as conn:
-            conn.execute(
-                "DELETE FROM once_keys WHERE kind = ? AND key = ? AND expires_at_us <= ?",
-                (kind, key, now_us),
-            )
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO once_keys (kind, key, expires_at_us) VALUES (?, ?, ?)",
-                (kind, key, now_us + int(ttl * 1_000_000)),
-            )
-            if cursor.rowcount == 1 and now_us % 64 == 0:
-                conn.execute("DELETE FROM once_keys WHERE expires_at_us <= ?", (now_us,))
-            return cursor.rowcount == 1
+        if self._closed:
+            raise StoreError("the SQLite store is closed")
+        try:
+            return await self._once.run(lambda conn: _use_once(conn, kind, key, ttl))
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store failed: {exc}") from None
 
     # --- where each request's Slack card is -----------------------------------------------
 
@@ -335,3 +329,19 @@ class SQLiteStore:
             )
         )
         return (str(row[0]), str(row[1])) if row else None
+
+
+def _use_once(conn: sqlite3.Connection, kind: str, key: str, ttl: float) -> bool:
+    """In the caller's transaction: claim ``(kind, key)`` unless an unexpired claim exists."""
+    now_us = to_us(dt.datetime.now(dt.UTC))
+    conn.execute(
+        "DELETE FROM once_keys WHERE kind = ? AND key = ? AND expires_at_us <= ?",
+        (kind, key, now_us),
+    )
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO once_keys (kind, key, expires_at_us) VALUES (?, ?, ?)",
+        (kind, key, now_us + int(ttl * 1_000_000)),
+    )
+    if cursor.rowcount == 1 and now_us % 64 == 0:
+        conn.execute("DELETE FROM once_keys WHERE expires_at_us <= ?", (now_us,))
+    return cursor.rowcount == 1

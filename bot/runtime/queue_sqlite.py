@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from bot.errors import StoreError
 from bot.runtime.queue import ERROR_CHARS, DeadLetter, Job, PostRecord, new_job_id
+from bot.sqlitebatch import BatchWriter, connect
 
 log = logging.getLogger("deskguard.queue")
 
@@ -59,47 +59,25 @@ class SqliteWorkQueue:
         self.visibility = visibility
         self.poll_interval = poll_interval
         self._clock = clock
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._writer = BatchWriter(self.path, busy_timeout=30, name="queue")
         try:
-            conn = self._connection()
-            conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(inbound_queue)")}
-            if "last_error" not in columns:  # a database from before attempts were counted
-                conn.execute("ALTER TABLE inbound_queue ADD COLUMN last_error TEXT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"sqlite: {exc}") from None
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            conn = connect(self.path, busy_timeout=30)
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+                conn.executescript(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(inbound_queue)")}
+                if "last_error" not in columns:  # a database from before attempts were counted
+                    conn.execute("ALTER TABLE inbound_queue ADD COLUMN last_error TEXT")
+            finally:
+                conn.close()
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from None
 
     async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        return await asyncio.to_thread(self._run, fn)
+        """Run ``fn`` in the writer's next transaction (shared with whatever else waits)."""
+        try:
+            return await self._writer.run(fn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from None
 
     async def enqueue(self, body: bytes) -> str:
         """Store a message durably; return its id."""
@@ -261,8 +239,5 @@ class SqliteWorkQueue:
         await self._call(lambda c: c.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        """Close every thread's connection."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
+        """Finish the work given, then close the writer's connection."""
+        await asyncio.to_thread(self._writer.close)

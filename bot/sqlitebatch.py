@@ -1,0 +1,164 @@
+"""SQLite work for an event loop, run by one thread in batches: one transaction, one commit.
+
+Each piece of work is a function of the connection. Whatever is waiting when the thread is free
+runs in one ``BEGIN IMMEDIATE`` transaction, each piece in its own savepoint (a piece that raises
+is rolled back alone and its caller gets the exception), then one ``COMMIT``: under load many
+messages share one fsync and one wake-up of the loop, instead of a thread hop and an fsync each.
+A caller is answered only after the commit that made its work durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = ["BatchWriter", "connect"]
+
+T = TypeVar("T")
+MAX_BATCH = 128
+
+
+def connect(path: str, *, busy_timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, fsync on commit."""
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+@dataclass
+class _Item:
+    work: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+class BatchWriter:
+    """Runs work on ``path`` in one thread (started by the first call), batch by batch."""
+
+    def __init__(self, path: str, *, busy_timeout: float = 30.0, name: str = "sqlite") -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.name = name
+        self._pending: deque[_Item] = deque()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.batches = 0  # committed batches so far (tests read it)
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work(connection)`` in the next batch; its result once the batch is committed.
+
+        sqlite3.Error from the work or the commit is raised here, as are the work's own errors.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._ready:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"the {self.name} database is closed")
+            self._pending.append(_Item(work, future, loop))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name=f"deskguard-{self.name}", daemon=True
+                )
+                self._thread.start()
+            self._ready.notify()
+        return await future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the work already given, then stop the thread and close its connection."""
+        with self._ready:
+            self._closed = True
+            thread = self._thread
+            self._ready.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    # -- in the thread ----------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                with self._ready:
+                    while not self._pending and not self._closed:
+                        self._ready.wait()
+                    if not self._pending:
+                        return
+                    batch = [
+                        self._pending.popleft() for _ in range(min(MAX_BATCH, len(self._pending)))
+                    ]
+                if conn is None:
+                    try:
+                        conn = connect(self.path, busy_timeout=self.busy_timeout)
+                    except sqlite3.Error as exc:
+                        _deliver([(item, False, exc) for item in batch])
+                        continue
+                try:
+                    outcomes = self._execute(conn, batch)
+                except BaseException as exc:  # nobody may wait forever
+                    _deliver([(item, False, exc) for item in batch])
+                    raise
+                _deliver(outcomes)
+        finally:
+            with self._ready:
+                self._thread = None  # a later call starts a new thread
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+
+    def _execute(
+        self, conn: sqlite3.Connection, batch: list[_Item]
+    ) -> list[tuple[_Item, bool, Any]]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            return [(item, False, exc) for item in batch]
+        outcomes: list[tuple[_Item, bool, Any]] = []
+        try:
+            for item in batch:
+                conn.execute("SAVEPOINT item")
+                try:
+                    value = item.work(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO item")
+                    conn.execute("RELEASE item")
+                    outcomes.append((item, False, exc))
+                else:
+                    conn.execute("RELEASE item")
+                    outcomes.append((item, True, value))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # the transaction itself failed: nothing of it holds
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            return [(item, False, exc) for item in batch]
+        self.batches += 1
+        return outcomes
+
+
+def _deliver(outcomes: list[tuple[_Item, bool, Any]]) -> None:
+    """Hand the outcomes to their loops: one wake-up per loop for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Item, bool, Any]]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+            loop.call_soon_threadsafe(_settle, mine)
+
+
+def _settle(outcomes: list[tuple[_Item, bool, Any]]) -> None:
+    for item, ok, value in outcomes:
+        if item.future.done():  # the caller stopped waiting
+            continue
+        if ok:
+            item.future.set_result(value)
+        else:
+            item.future.set_exception(value)

@@ -1,0 +1,83 @@
+"""SQLite work in batches: each caller's work in its own savepoint, answered after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.sqlitebatch import BatchWriter, connect
+
+
+def _writer(tmp_path: Path) -> tuple[BatchWriter, str]:
+    path = str(tmp_path / "t.sqlite3")
+    conn = connect(path, busy_timeout=5)
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+    conn.close()
+    return BatchWriter(path, busy_timeout=5, name="test"), path
+
+
+def test_concurrent_work_shares_commits_and_each_gets_its_answer(tmp_path: Path) -> None:
+    writer, path = _writer(tmp_path)
+
+    def insert(conn: sqlite3.Connection, i: int) -> int:
+        conn.execute("INSERT INTO t VALUES (?, ?)", (f"k{i}", i))
+        return i * 10
+
+    async def main() -> list[int]:
+        return await asyncio.gather(
+            *(writer.run(functools.partial(insert, i=i)) for i in range(300))
+        )
+
+    assert asyncio.run(main()) == [i * 10 for i in range(300)]
+    assert 1 <= writer.batches < 300  # shared transactions
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT COUNT(*), SUM(v) FROM t").fetchone() == (300, sum(range(300)))
+    writer.close()
+
+
+def test_a_failing_piece_is_rolled_back_alone(tmp_path: Path) -> None:
+    writer, path = _writer(tmp_path)
+
+    def good(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t VALUES ('a', 1)")
+
+    def half_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t VALUES ('b', 2)")
+        raise ValueError("no")
+
+    def duplicate(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t VALUES ('a', 3)")
+
+    async def main() -> tuple[object, ...]:
+        return await asyncio.gather(
+            writer.run(good), writer.run(half_then_fail), writer.run(duplicate),
+            return_exceptions=True,
+        )  # fmt: skip
+
+    first, second, third = asyncio.run(main())
+    assert first is None
+    assert isinstance(second, ValueError)
+    assert isinstance(third, sqlite3.IntegrityError)
+    rows = sqlite3.connect(path).execute("SELECT k, v FROM t ORDER BY k").fetchall()
+    assert rows == [("a", 1)]  # 'b' rolled back with its piece; the duplicate refused
+    writer.close()
+
+
+def test_closed_writer_refuses_and_a_missing_database_is_an_error(tmp_path: Path) -> None:
+    writer, _ = _writer(tmp_path)
+
+    def read(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT COUNT(*) FROM t").fetchone()[0])
+
+    assert asyncio.run(writer.run(read)) == 0
+    writer.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        asyncio.run(writer.run(read))
+    nowhere = BatchWriter(str(tmp_path / "no" / "such" / "dir.sqlite3"), busy_timeout=1)
+    with pytest.raises(sqlite3.OperationalError):
+        asyncio.run(nowhere.run(read))
+    nowhere.close()
