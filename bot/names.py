@@ -163,6 +163,7 @@ _SPECIAL_USE = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)  # cards defang the same names over and over
 def ends_in_public_suffix(name: str) -> bool:
     """True when ``name`` is a real domain: two labels or more ending in a public suffix (or a
     special-use name such as ``.example``). ``j.doe`` and ``setup.exe`` are not."""

@@ -4,7 +4,9 @@ Each piece of work is a function of the connection. Whatever is waiting when the
 runs in one ``BEGIN IMMEDIATE`` transaction, each piece in its own savepoint (a piece that raises
 is rolled back alone and its caller gets the exception), then one ``COMMIT``: under load many
 messages share one fsync and one wake-up of the loop, instead of a thread hop and an fsync each.
-A caller is answered only after the commit that made its work durable.
+A caller is answered only after the commit that made its work durable. Work that may be lost
+on a power cut without harm (``durable=False``: a lease, a note that repeats itself) commits
+without an fsync (WAL, ``synchronous=NORMAL``) unless its batch holds durable work too.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class _Item:
     work: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    durable: bool
 
 
 class BatchWriter:
@@ -53,9 +56,11 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.batches = 0  # committed batches so far (tests read it)
+        self._sync = "FULL"  # the connection's synchronous setting (connect() sets FULL)
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(connection)`` in the next batch; its result once the batch is committed.
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run ``work(connection)`` in the next batch; its result once the batch is committed
+        (and, when ``durable``, synced to disk).
 
         sqlite3.Error from the work or the commit is raised here, as are the work's own errors.
         """
@@ -64,7 +69,7 @@ class BatchWriter:
         with self._ready:
             if self._closed:
                 raise sqlite3.ProgrammingError(f"the {self.name} database is closed")
-            self._pending.append(_Item(work, future, loop))
+            self._pending.append(_Item(work, future, loop, durable))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name=f"deskguard-{self.name}", daemon=True
@@ -99,6 +104,7 @@ class BatchWriter:
                 if conn is None:
                     try:
                         conn = connect(self.path, busy_timeout=self.busy_timeout)
+                        self._sync = "FULL"
                     except sqlite3.Error as exc:
                         _deliver([(item, False, exc) for item in batch])
                         continue
@@ -118,7 +124,11 @@ class BatchWriter:
     def _execute(
         self, conn: sqlite3.Connection, batch: list[_Item]
     ) -> list[tuple[_Item, bool, Any]]:
+        sync = "FULL" if any(item.durable for item in batch) else "NORMAL"
         try:
+            if sync != self._sync:
+                conn.execute(f"PRAGMA synchronous={sync}")
+                self._sync = sync
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             return [(item, False, exc) for item in batch]

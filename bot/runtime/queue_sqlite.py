@@ -26,7 +26,11 @@ CREATE TABLE IF NOT EXISTS inbound_queue (
     claimed_until REAL NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS inbound_queue_due ON inbound_queue (claimed_until, received_at);
+-- oldest first, due or not: a claim walks it in order and stops at the first due row (the
+-- rows it skips are the few in flight), where an index led by claimed_until needs a sort of
+-- every due row on each claim
+DROP INDEX IF EXISTS inbound_queue_due;
+CREATE INDEX IF NOT EXISTS inbound_queue_order ON inbound_queue (received_at, claimed_until);
 CREATE TABLE IF NOT EXISTS inbound_posts (
     id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -72,10 +76,15 @@ class SqliteWorkQueue:
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from None
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn`` in the writer's next transaction (shared with whatever else waits)."""
+    async def _call(self, fn: Callable[[sqlite3.Connection], Any], *, durable: bool = False) -> Any:
+        """Run ``fn`` in the writer's next transaction (shared with whatever else waits).
+
+        Only what must survive a power cut is ``durable`` (synced before the caller hears back):
+        an accepted message, a dead letter. Leases, post records and acknowledgements lost
+        that way mean a message verified again (and at worst a second card), never a lost one.
+        """
         try:
-            return await self._writer.run(fn)
+            return await self._writer.run(fn, durable=durable)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from None
 
@@ -87,7 +96,8 @@ class SqliteWorkQueue:
             lambda c: c.execute(
                 "INSERT INTO inbound_queue (id, body, received_at) VALUES (?, ?, ?)",
                 (job_id, body, now),
-            )
+            ),
+            durable=True,
         )
         return job_id
 
@@ -158,7 +168,7 @@ class SqliteWorkQueue:
             )
             conn.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,))
 
-        await self._call(run)
+        await self._call(run, durable=True)
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """The oldest ``limit`` dead letters, oldest first."""
@@ -193,7 +203,7 @@ class SqliteWorkQueue:
             conn.execute("DELETE FROM inbound_dead WHERE id = ?", (job_id,))
             return new_id
 
-        result: str | None = await self._call(run)
+        result: str | None = await self._call(run, durable=True)
         return result
 
     async def depth(self) -> int:

@@ -152,8 +152,7 @@ class InboundWorker:
             report = await self.verify(job.body)
         except InputError as exc:
             error = str(exc)
-        await self._post_once(job, report, error)
-        await self.queue.ack(job)
+        await self._post_once(job, report, error, ack=True)
         if self.metrics:
             verdict = report.verdict.value if report else "unusable"
             self.metrics.verifications.labels(verdict, "inbound").inc()
@@ -168,9 +167,15 @@ class InboundWorker:
             },
         )
 
-    async def _post_once(self, job: Job, report: Report | None, error: str | None) -> None:
+    async def _post_once(
+        self, job: Job, report: Report | None, error: str | None, *, ack: bool = False
+    ) -> None:
+        """Post the card unless it was posted; with ``ack``, record it and acknowledge the job
+        together (one transaction where the queue batches its writes)."""
         record = await self.queue.begin_post(job.id, self.consumer)
         if record is not None and record.state == "posted":
+            if ack:
+                await self.queue.ack(job)
             return
         ts = None
         if record is not None and self.find_posted is not None:
@@ -180,7 +185,10 @@ class InboundWorker:
                 log.info("inbound card found in Slack", extra={"job_id": job.id, "ts": ts})
         if ts is None:
             ts = await self.post_card(job, report, error)
-        await self.queue.finish_post(job.id, ts)
+        if ack:
+            await asyncio.gather(self.queue.finish_post(job.id, ts), self.queue.ack(job))
+        else:
+            await self.queue.finish_post(job.id, ts)
 
     def _count(self, outcome: str) -> None:
         if self.metrics:

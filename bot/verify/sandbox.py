@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import pickle
 import threading
@@ -37,6 +38,7 @@ from bot.verify.verifier import Verifier
 __all__ = ["VerifyPool", "attach_verify_pool", "timeout_report"]
 
 REGISTRY_SETUP_SECONDS = 120.0  # a new registry (and its lookalike index) in a fresh worker
+LOOP_PAYLOAD_BYTES = 1 << 20  # larger messages are handed over from a thread
 _PRELOAD = ["bot.verify.sandbox"]
 
 
@@ -103,6 +105,8 @@ def _serve(conn: Connection, config: _WorkerConfig) -> None:  # pragma: no cover
             else:
                 verifier.registry_holder.replace(registry)
             verifier.lookalikes()
+            gc.collect()
+            gc.freeze()  # the engine, registry and index live as long as the worker: never scanned
             conn.send(("ready", None))
             continue
         assert verifier is not None, "a job before the registry"
@@ -201,12 +205,14 @@ class VerifyPool:
             self._context.set_forkserver_preload(_PRELOAD)
         self._slots = _Slots()
         self._executor = ThreadPoolExecutor(self.processes, thread_name_prefix="deskguard-verify")
+        self._running = threading.BoundedSemaphore(self.processes)  # jobs in workers now
         self._registry_lock = threading.Lock()
         self._registry: Registry | None = None
         self._registry_blob = b""
         self._registry_version = 0
         self.started = 0  # worker processes started so far (tests and metrics read it)
         self.stopped = 0  # worker processes killed at a deadline or after dying
+        self.from_loop = 0  # jobs handed over on the event loop (no thread)
         self._finalizer = weakref.finalize(self, _finish, self._slots, self._executor)
 
     async def verify_message(
@@ -234,8 +240,10 @@ class VerifyPool:
         self._slots.stop_all()
 
     async def _submit(self, job: _Job, target: str) -> Report:
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(self._executor, self._run, job)
+        outcome = await self._on_the_loop(job)
+        if outcome is None:  # no ready worker free, or a large message: from a thread
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(self._executor, self._run, job)
         kind, body = outcome
         if kind == "ok":
             assert isinstance(body, Report)
@@ -248,9 +256,73 @@ class VerifyPool:
             raise InputError(body)
         raise RuntimeError(f"message verification failed in its worker process: {body}")
 
+    # -- on the event loop: an idle worker that has the registry in force ---------------------
+
+    async def _on_the_loop(self, job: _Job) -> tuple[str, Any] | None:
+        """Hand ``job`` to an idle worker and wait for its answer without a thread; None when
+        that cannot be done at once (the thread path then starts, or waits for, a worker)."""
+        payload = job.payload
+        if isinstance(payload, bytes) and len(payload) > LOOP_PAYLOAD_BYTES:
+            return None  # sending it would hold the loop while the worker reads
+        if not self._running.acquire(blocking=False):
+            return None
+        try:
+            version, _ = self._current_registry()
+            slot = self._take_ready(version)
+            if slot is None:
+                return None
+            self.from_loop += 1
+            return await self._exchange(slot, job)
+        finally:
+            self._running.release()
+
+    async def _exchange(self, slot: _Slot, job: _Job) -> tuple[str, Any]:
+        loop = asyncio.get_running_loop()
+        readable: asyncio.Future[None] = loop.create_future()
+        fd = slot.conn.fileno()
+
+        def ready() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        try:
+            slot.conn.send(("job", job))
+            loop.add_reader(fd, ready)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await readable
+            finally:
+                loop.remove_reader(fd)
+            answer: tuple[str, Any] = slot.conn.recv()
+        except TimeoutError:
+            self._discard(slot)
+            return ("timeout", None)
+        except (EOFError, OSError, pickle.PicklingError) as exc:
+            self._discard(slot)
+            return ("died", f"the worker process stopped ({type(exc).__name__}: {exc})")
+        except BaseException:  # cancelled mid-job, or a job that cannot be sent
+            self._discard(slot)
+            raise
+        self._give_back(slot)
+        return answer
+
+    def _take_ready(self, version: int) -> _Slot | None:
+        """An idle live worker that already has registry ``version``, or None."""
+        with self._slots.lock:
+            for index in range(len(self._slots.idle) - 1, -1, -1):
+                slot = self._slots.idle[index]
+                if slot.registry_version == version and slot.process.is_alive():
+                    del self._slots.idle[index]
+                    return slot
+        return None
+
     # -- in an executor thread ------------------------------------------------------------
 
     def _run(self, job: _Job) -> tuple[str, Any]:
+        with self._running:
+            return self._run_held(job)
+
+    def _run_held(self, job: _Job) -> tuple[str, Any]:
         version, blob = self._current_registry()
         slot = self._take()
         try:

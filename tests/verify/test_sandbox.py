@@ -93,6 +93,44 @@ def test_workers_are_reused(pooled: tuple[Verifier, VerifyPool]) -> None:
     reports = asyncio.run(several())
     assert {r.verdict for r in reports} == {reports[0].verdict}
     assert pool.started == 1 and pool.stopped == 0
+    assert pool.from_loop == 4  # the first starts the worker from a thread; then no thread
+
+
+def test_concurrent_jobs_never_start_more_workers_than_allowed(
+    resolver: Resolver, registry: Registry
+) -> None:
+    verifier = _verifier(resolver, registry, verify_processes=2)
+    pool = attach_verify_pool(verifier)
+
+    async def many() -> list[Report]:
+        return list(await asyncio.gather(*(verifier.verify_message(SPOOFED) for _ in range(12))))
+
+    try:
+        first = _run(many())
+        second = _run(many())  # a second event loop, workers warm
+        assert len({r.verdict for r in first + second}) == 1
+        assert pool.started <= 2 and pool.stopped == 0
+        assert pool.from_loop > 0
+    finally:
+        pool.close()
+
+
+def test_the_deadline_holds_for_a_warm_worker(
+    resolver: Resolver, registry: Registry, dns_server: TestDNSServer
+) -> None:
+    slow = Resolver([dns_server.address], timeout=30.0)
+    verifier = _verifier(slow, registry, verify_timeout_seconds=0.5, verify_processes=1)
+    pool = attach_verify_pool(verifier)
+    try:
+        lookalike = (EXAMPLES / "lookalike-northwind-support.eml").read_bytes()
+        _run(verifier.verify_message(lookalike))  # the worker is up, with the registry
+        dns_server.timeouts.add("_dmarc.northwind-software.com")
+        report = _run(verifier.verify_message(SPOOFED, filename="slow.eml"))
+        assert report.codes() == ["verification_timeout"]
+        assert pool.from_loop == 1 and pool.stopped == 1
+    finally:
+        dns_server.timeouts.clear()
+        pool.close()
 
 
 def test_past_the_deadline_the_worker_is_killed_and_a_report_comes_back(
