@@ -753,7 +753,8 @@ def print_rows(rows: Sequence[Row]) -> None:
         queue = "" if r.left_in_queue is None else f"; left in stream {r.left_in_queue}"
         print(
             f"{r.name}: cards {r.cards} {r.verdicts}; refused {{{r.refused}}}; server CPU {cpu} s "
-            f"(ms/msg main process + verification workers: {split}); server peak RSS {rss} MiB; bench-process CPU {r.bench_cpu:.1f} s; machine "
+            f"(ms/msg main process + verification workers: {split}); server peak RSS {rss} MiB; "
+            f"bench-process CPU {r.bench_cpu:.1f} s; machine "
             f"{r.cores_busy:.2f} of {os.cpu_count()} cores busy; exit codes {r.exit_codes}"
             f"{queue}; load avg {r.load_avg[0]:.2f} -> {r.load_avg[1]:.2f}"
             + (f"; NOTE {r.note}" if r.note else "")
