@@ -26,6 +26,20 @@ return 1
 """
 
 
+# Record that a worker is posting a job's card, unless a record exists (then return it), in one
+# round trip.
+_BEGIN_POST_SCRIPT = """
+if redis.call('HSETNX', KEYS[1], 'state', 'pending') == 1 then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return false
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+POST_RECORD_SECONDS = 7 * 86400
+AUTOCLAIM_EVERY = 1.0  # seconds between looks for stale jobs while new ones keep coming
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -59,6 +73,8 @@ class RedisWorkQueue:
         self.visibility = visibility
         self._clock = clock
         self._group_ready = False
+        self._begin_post = client.register_script(_BEGIN_POST_SCRIPT)
+        self._last_autoclaim = float("-inf")  # time.monotonic() of the last XAUTOCLAIM
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisWorkQueue:
@@ -106,6 +122,30 @@ class RedisWorkQueue:
         return await self._claim(consumer, count, block_ms)
 
     async def _claim(self, consumer: str, count: int, block_ms: int) -> list[Job]:
+        # Stale jobs (a worker died, or gave one back) are looked for at most once a second
+        # while new ones keep coming, and whenever none came: not one more round trip per job.
+        looked = False
+        if time.monotonic() - self._last_autoclaim >= AUTOCLAIM_EVERY:
+            stale = await self._stale(consumer, count)
+            looked = True
+            if stale:
+                return stale
+        reply = await self.redis.xreadgroup(
+            self.group, consumer, {self.stream: ">"}, count=count, block=block_ms or None
+        )
+        jobs = [
+            _job(entry_id, fields)  # a first delivery: attempt 1, no error recorded yet
+            for _, stream_entries in reply or []
+            for entry_id, fields in stream_entries
+            if fields
+        ]
+        if jobs or looked:
+            return jobs
+        return await self._stale(consumer, count)
+
+    async def _stale(self, consumer: str, count: int) -> list[Job]:
+        """Take over jobs idle past the visibility timeout, with their attempts and errors."""
+        self._last_autoclaim = time.monotonic()
         _, stale, _ = await self.redis.xautoclaim(
             self.stream,
             self.group,
@@ -114,29 +154,18 @@ class RedisWorkQueue:
             start_id="0-0",
             count=count,
         )
-        entries = [(entry_id, fields) for entry_id, fields in stale if fields]
-        if not entries:
-            reply = await self.redis.xreadgroup(
-                self.group, consumer, {self.stream: ">"}, count=count, block=block_ms or None
-            )
-            for _, stream_entries in reply or []:
-                entries.extend(entry for entry in stream_entries if entry[1])
         jobs = []
-        for entry_id, fields in entries:
+        for entry_id, fields in stale:
+            if not fields:
+                continue
             pending = await self.redis.xpending_range(
                 self.stream, self.group, min=entry_id, max=entry_id, count=1
             )
             attempts = int(pending[0]["times_delivered"]) if pending else 1
-            job_id = fields[b"id"].decode()
-            error = await self.redis.hget(self.errors, job_id)
+            error = await self.redis.hget(self.errors, fields[b"id"].decode())
             jobs.append(
-                Job(
-                    id=job_id,
-                    body=fields[b"body"],
-                    received_at=float(fields[b"received_at"]),
-                    attempts=attempts,
-                    handle=entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
-                    last_error=error.decode("utf-8", "replace") if error else None,
+                _job(
+                    entry_id, fields, attempts, error.decode("utf-8", "replace") if error else None
                 )
             )
         return jobs
@@ -174,6 +203,7 @@ class RedisWorkQueue:
     async def release(self, job: Job) -> None:
         """Give a job back at once (graceful shutdown): another consumer may claim it now."""
         await self._reclaim(job, "released", int(self.visibility * 1000) + 1)
+        self._last_autoclaim = float("-inf")
 
     async def fail(self, job: Job, error: str, *, counts: bool = True) -> None:
         """Record why this attempt failed; the job is claimed again after ``visibility``.
@@ -184,6 +214,7 @@ class RedisWorkQueue:
         await self.redis.hset(self.errors, job.id, error[:ERROR_CHARS])
         if not counts:
             await self._reclaim(job, "backoff", 0)
+        self._last_autoclaim = float("-inf")
 
     async def dead_letter(self, job: Job, error: str) -> None:
         """Move ``job`` out of the stream into the dead-letter list, in one transaction."""
@@ -262,12 +293,10 @@ class RedisWorkQueue:
     async def begin_post(self, job_id: str, owner: str) -> PostRecord | None:
         """Record that ``owner`` is posting; return the existing record if one exists."""
         key = f"{self.posts}:{job_id}"
-        created = await self.redis.hsetnx(key, "state", "pending")
-        if created:
-            await self.redis.hset(key, mapping={"owner": owner})
-            await self.redis.expire(key, 7 * 86400)
+        found = await self._begin_post(keys=[key], args=[owner, POST_RECORD_SECONDS])
+        if not found:
             return None
-        data = await self.redis.hgetall(key)
+        data = dict(zip(found[::2], found[1::2], strict=True))
         return PostRecord(
             state=data.get(b"state", b"pending").decode(),
             ts=data[b"ts"].decode() if b"ts" in data else None,
@@ -303,3 +332,16 @@ class RedisWorkQueue:
     async def close(self) -> None:
         """Close the connection pool."""
         await self.redis.aclose()
+
+
+def _job(
+    entry_id: Any, fields: dict[bytes, bytes], attempts: int = 1, error: str | None = None
+) -> Job:
+    return Job(
+        id=fields[b"id"].decode(),
+        body=fields[b"body"],
+        received_at=float(fields[b"received_at"]),
+        attempts=attempts,
+        handle=entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
+        last_error=error,
+    )
