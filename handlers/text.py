@@ -30,8 +30,10 @@ def escape_entities(text: str) -> str:
 def escape(text: str) -> str:
     """Text that shows in mrkdwn exactly as text: ``&``, ``<`` and ``>`` escaped (no mention,
     link or command), and bold, italic, strike, code and ``:emoji:`` neutralized."""
-    text = _SHORTCODE.sub("\u2236", escape_entities(text).translate(_FORMAT))
-    return _EDGE_UNDERSCORE.sub("\u02cd", text)
+    text = escape_entities(text).translate(_FORMAT)
+    if ":" in text:
+        text = _SHORTCODE.sub("\u2236", text)
+    return _EDGE_UNDERSCORE.sub("\u02cd", text) if "_" in text else text
 
 
 def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -48,8 +50,9 @@ def defang_text(text: str, keep: frozenset[str] = frozenset()) -> str:
             return name
         return name.replace(".", "[.]")
 
-    text = _SCHEME.sub(lambda m: f"{m.group(1)}xx{m.group(2)[2:]}{m.group(3)}", text)
-    return _HOST.sub(host, text)
+    if "://" in text:
+        text = _SCHEME.sub(lambda m: f"{m.group(1)}xx{m.group(2)[2:]}{m.group(3)}", text)
+    return _HOST.sub(host, text) if "." in text else text
 
 
 def safe(text: str, keep: frozenset[str] = frozenset(), limit: int = MAX_LINE) -> str:
