@@ -22,9 +22,13 @@ Redis database ``--redis-db`` is flushed before and after every scenario. With
 BENCH_INBOUND_PROFILE=DIR each server runs under cProfile and leaves DIR/NAME.prof.
 
 Then the gate ratios (issue 13): server CPU per message of C (the whole gate on SQLite: HTTP,
-queue, worker, verification, Slack card) divided by the CPU per message of verification alone
-(``Verifier.verify_message`` in this process over the same messages, same DNS server, warm cache;
-target <= 1.3), and the throughput of B (two processes) divided by A (one process; target >= 1.8).
+queue, worker, verification, Slack card; the server's process and every process under it, the
+verification workers included, split as main + workers) divided by the CPU per message of
+verification alone (``Verifier.verify_message`` in this process over the same messages, same DNS
+server, warm cache; target <= 1.3), and the throughput of B (two processes) divided by A (one
+process; target >= 1.8). Beside them, the HTTP floor: the CPU per message of a minimal aiohttp
+gate that only reads the message and posts a card-sized JSON (``http_floor``), the least any gate
+on aiohttp adds to verification.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -41,6 +46,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -705,12 +711,114 @@ async def verification_alone(
     return best / len(samples) * 1000
 
 
-def print_ratios(rows: Sequence[Row], alone_ms: float | None) -> None:
+def http_floor(samples: Sequence[Sample], rounds: int = 2) -> float:
+    """CPU ms per message of the least a gate built on aiohttp does: a minimal gate (its own
+    thread and event loop) reads each raw message POSTed to it, POSTs a card-sized JSON to a
+    Slack stand-in with an aiohttp client and answers 202. Only the minimal gate's thread is
+    counted (the load and the Slack stand-in run in another thread): no queue, no
+    verification, no card building: what the gate cannot go under with aiohttp on both ends."""
+    card = json.dumps(
+        {
+            "channel": CHANNEL,
+            "text": "deskguard: inbound email",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 300}}] * 8,
+        }
+    ).encode()
+    gate_port, slack_port = _free_port(), _free_port()
+    gate_cpu: list[float] = []
+    ready = threading.Event()
+    stop: list[asyncio.AbstractEventLoop] = []
+
+    async def gate_main() -> None:
+        session = aiohttp.ClientSession()
+        slack = f"http://127.0.0.1:{slack_port}/api/chat.postMessage"
+
+        async def inbound(request: web.Request) -> web.Response:
+            await request.read()
+            headers = {"Content-Type": "application/json; charset=utf-8"}
+            async with session.post(slack, data=card, headers=headers) as resp:
+                await resp.json()
+            return web.json_response({"ok": True, "id": "1"}, status=202)
+
+        async def cpu(request: web.Request) -> web.Response:
+            return web.json_response({"cpu": time.thread_time()})
+
+        app = web.Application()
+        app.router.add_post("/inbound", inbound)
+        app.router.add_get("/cpu", cpu)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", gate_port).start()
+        stop.append(asyncio.get_running_loop())
+        ready.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await session.close()
+            await runner.cleanup()
+
+    def gate_thread() -> None:
+        with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+            asyncio.run(gate_main())
+
+    async def load() -> float:
+        async def post_message(request: web.Request) -> web.Response:
+            await request.read()
+            return web.json_response({"ok": True, "channel": CHANNEL, "ts": "1.000001"})
+
+        app = web.Application()
+        app.router.add_post("/api/chat.postMessage", post_message)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", slack_port).start()
+        base = f"http://127.0.0.1:{gate_port}"
+        best = float("inf")
+        try:
+            async with aiohttp.ClientSession() as session:
+
+                async def gate_cpu_now() -> float:
+                    async with session.get(f"{base}/cpu") as resp:
+                        return float((await resp.json())["cpu"])
+
+                for round_ in range(rounds + 1):
+                    before = await gate_cpu_now()
+                    for sample in samples:
+                        async with session.post(f"{base}/inbound", data=sample.raw) as resp:
+                            await resp.read()
+                    used = await gate_cpu_now() - before
+                    if round_:  # the first round warms up
+                        best = min(best, used)
+        finally:
+            await runner.cleanup()
+        return best
+
+    thread = threading.Thread(target=gate_thread, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        gate_cpu.append(asyncio.run(load()))
+    finally:
+        loop = stop[0]
+        for task in asyncio.all_tasks(loop):
+            loop.call_soon_threadsafe(task.cancel)
+        thread.join(10)
+    return gate_cpu[0] / len(samples) * 1000
+
+
+def print_ratios(
+    rows: Sequence[Row], alone_ms: float | None, floor_ms: float | None = None
+) -> None:
     """The gate's CPU over verification alone, and two processes over one."""
     by = {r.name.partition(":")[0]: r for r in rows}
     print()
     if alone_ms is not None:
         print(f"verification alone: {alone_ms:.2f} ms CPU/msg (this process, warm DNS cache)")
+        if floor_ms is not None:
+            print(
+                f"HTTP floor (message in, card out; aiohttp both ends): {floor_ms:.2f} ms CPU/msg "
+                f"= {floor_ms / alone_ms:.2f}x verification alone: the least any aiohttp gate "
+                f"adds (best ratio possible {1 + floor_ms / alone_ms:.2f}x)"
+            )
         gate = by.get("C")
         if gate is not None and gate.accepted:
             per_msg = sum(gate.server_cpu) / gate.accepted * 1000
@@ -823,10 +931,11 @@ async def amain(args: argparse.Namespace) -> int:
                     name, processes=processes, workers=workers, redis_url=url, **common
                 )
                 rows.append(row)
-            alone = None
+            alone = floor = None
             if "C" in chosen:
                 print("running verification alone ...", flush=True)
                 alone = await verification_alone(dns, samples)
+                floor = await asyncio.to_thread(http_floor, samples)
             memory = None
             if "MEMORY" in chosen:
                 print("running queue memory ...", flush=True)
@@ -834,7 +943,7 @@ async def amain(args: argparse.Namespace) -> int:
     print()
     if rows:
         print_rows(rows)
-        print_ratios(rows, alone)
+        print_ratios(rows, alone, floor)
     if memory is not None:
         print_memory(memory)
     print(f"load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
