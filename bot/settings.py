@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     trusted_authserv_ids: CommaList = ()
     trusted_arc_sealers: CommaList = ()
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # where one-shot commands keep the validated registry (None: ~/.cache/deskguard)
+    cache_dir: Path | None = None
 
     # Slack
     slack_bot_token: str | None = Field(

@@ -377,11 +377,12 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.pool import PoolOnDemand
     from bot.dns import Resolver
     from bot.mail.authres_write import resolve_authserv_id
-    from bot.registry import load_registry
+    from bot.registry_cache import default_cache_dir, load_registry_cached
     from bot.verify.verifier import RegistryHolder, Verifier
 
     try:
-        holder = RegistryHolder(load_registry(settings.registry))
+        cache_dir = settings.cache_dir or default_cache_dir()
+        holder = RegistryHolder(load_registry_cached(settings.registry, cache_dir))
         verifier = Verifier(settings, Resolver.from_settings(settings), holder)
         try:
             verifier.claimed_vendor(args.claims)  # an unknown vendor is a usage error, said once
