@@ -29,9 +29,10 @@ FORMAT = 1
 _CODE = ("registry.py", "names.py")  # the validation the cached vendors went through
 
 
-def default_cache_dir() -> Path:
-    """``~/.cache/deskguard``."""
-    return Path.home() / ".cache" / "deskguard"
+def default_cache_dir() -> Path | None:
+    """``~/.cache/deskguard``; None when there is no home directory to put it in."""
+    home = Path(os.path.expanduser("~"))
+    return home / ".cache" / "deskguard" if home.is_absolute() else None
 
 
 def load_registry_cached(path: Path, cache_dir: Path | None) -> Registry:

@@ -112,3 +112,12 @@ def test_no_cache_directory_means_the_file(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "vendors.yml"
     shutil.copy(REGISTRIES[0], path)
     _same(load_registry_cached(path, None), load_registry(path))
+
+
+def test_the_default_directory_is_under_home_and_never_relative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.default_cache_dir() == tmp_path / ".cache" / "deskguard"
+    monkeypatch.setenv("HOME", "")
+    assert cache.default_cache_dir() is None
