@@ -32,7 +32,9 @@ _CODE = ("registry.py", "names.py")  # the validation the cached vendors went th
 def default_cache_dir() -> Path | None:
     """``~/.cache/deskguard``; None when there is no home directory to put it in."""
     home = Path(os.path.expanduser("~"))
-    return home / ".cache" / "deskguard" if home.is_absolute() else None
+    if not home.is_absolute() or home == Path(home.anchor):  # "~" unexpanded, or HOME=""
+        return None
+    return home / ".cache" / "deskguard"
 
 
 def load_registry_cached(path: Path, cache_dir: Path | None) -> Registry:
