@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import phonenumbers
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import RegistryError
@@ -28,6 +26,8 @@ DEFAULT_REGION = "US"
 
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """Return the E.164 form of a phone number or raise ValueError."""
+    import phonenumbers  # here: a cached registry and a domain check never need it
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -40,6 +40,8 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 @functools.lru_cache(maxsize=1024)
 def display_phone(e164: str) -> str:
     """International display form (+1 206-555-0142) of an E.164 number."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -391,6 +393,8 @@ def unset_secrets(registry: Registry, secret: Callable[[str], str | None]) -> li
 
 def load_registry(path: Path) -> Registry:
     """Read and validate a registry file; raise RegistryError with every problem found."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

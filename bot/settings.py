@@ -3,6 +3,11 @@
 Every variable carries the ``DESKGUARD_`` prefix except Slack's own tokens and ``REDIS_URL``.
 Lists are comma-separated strings (``DESKGUARD_DNS_NAMESERVERS=127.0.0.1:5353,192.0.2.53``);
 a ``.env`` file in the working directory is read too.
+
+Variables are read as pydantic-settings reads them (names in any case; a field's aliases first,
+then ``DESKGUARD_`` + its name; keyword arguments over the environment over ``.env`` over the
+defaults), by a few lines here rather than by pydantic-settings itself, whose import alone
+costs a cold ``deskguard verify`` more than any of its own steps.
 """
 
 from __future__ import annotations
@@ -14,16 +19,31 @@ from collections import ChainMap
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from pydantic_settings.sources import ENV_FILE_SENTINEL
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from bot.errors import ConfigError
 from bot.names import InvalidName, normalize_domain
 
-CommaList = Annotated[tuple[str, ...], NoDecode]
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
+CommaList = tuple[str, ...]  # from a comma-separated string (never JSON)
+ENV_PREFIX = "DESKGUARD_"
+ENV_FILE = ".env"
+ENV_FILE_ENCODING = "utf-8"
+EnvFile = str | os.PathLike[str]
+EnvFiles = EnvFile | list[EnvFile] | tuple[EnvFile, ...]
+_DEFAULT_ENV_FILE: Any = object()  # `_env_file` not given: ENV_FILE
 _AUTHSERV_ID = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
 
 
@@ -33,17 +53,10 @@ def _split(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """deskguard's configuration, read from the environment and ``.env``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="DESKGUARD_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     # vendor registry and verification
     registry: Path = Path("examples/vendors.yml")
@@ -54,6 +67,8 @@ class Settings(BaseSettings):
     trusted_authserv_ids: CommaList = ()
     trusted_arc_sealers: CommaList = ()
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # where one-shot commands keep the validated registry (None: ~/.cache/deskguard)
+    cache_dir: Path | None = None
 
     # Slack
     slack_bot_token: str | None = Field(
@@ -158,17 +173,20 @@ class Settings(BaseSettings):
     authserv_id: str | None = None
     _dotenv_files: tuple[Path, ...] = PrivateAttr(default=())
 
-    def __init__(self, **values: Any) -> None:
-        env_file = values.get("_env_file", ENV_FILE_SENTINEL)
-        super().__init__(**values)
-        if env_file is ENV_FILE_SENTINEL or env_file == ENV_FILE_SENTINEL:
-            env_file = self.model_config.get("env_file")
+    def __init__(self, _env_file: EnvFiles | None = _DEFAULT_ENV_FILE, **values: Any) -> None:
+        """Keyword arguments, else the environment, else ``_env_file`` (default ``.env``; None:
+        none), else the defaults."""
+        env_file = ENV_FILE if _env_file is _DEFAULT_ENV_FILE else _env_file
         if env_file is None:
             files: tuple[Path, ...] = ()
-        elif isinstance(env_file, str | Path):
+        elif isinstance(env_file, str | os.PathLike):
             files = (Path(env_file),)
         else:
             files = tuple(Path(f) for f in env_file)
+        data = _field_values(type(self), _read_dotenv(files))
+        data.update(_field_values(type(self), os.environ))
+        data.update(values)
+        super().__init__(**data)
         self._dotenv_files = files
 
     @field_validator("authserv_id")
@@ -186,7 +204,7 @@ class Settings(BaseSettings):
         dotenv: dict[str, str] = {}
         for path in reversed(self._dotenv_files):  # like pydantic-settings: later files win
             if path.is_file():
-                values = dotenv_values(path, encoding=self.model_config.get("env_file_encoding"))
+                values = dotenv_values(path, encoding=ENV_FILE_ENCODING)
                 dotenv.update({k: v for k, v in values.items() if v is not None})
         return ChainMap(cast("dict[str, str]", os.environ), dotenv)
 
@@ -222,6 +240,45 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.lower().strip("<>") for v in value)
+
+
+def _env_names(name: str, info: FieldInfo) -> list[tuple[str, str]]:
+    """(key for the model, variable name in lower case): each alias choice, then the prefixed
+    field name, as pydantic-settings looks them up (case-insensitively)."""
+    names = []
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        names = [(str(choice), str(choice).lower()) for choice in alias.choices]
+    elif isinstance(alias, str):
+        names = [(alias, alias.lower())]
+    return [*names, (name, (ENV_PREFIX + name).lower())]
+
+
+def _field_values(model: type[BaseModel], variables: Mapping[str, str | None]) -> dict[str, Any]:
+    """The values ``variables`` give the fields of ``model`` (unset and None ones left out)."""
+    lowered = {k.lower(): v for k, v in variables.items()}
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        names = _env_names(name, info)
+        for key, variable in names:
+            value = lowered.get(variable)
+            if value is not None:
+                data[key if key == name else names[0][0]] = value  # an alias: the first one
+                break
+    return data
+
+
+def _read_dotenv(files: tuple[Path, ...]) -> dict[str, str | None]:
+    """The variables of the env files that exist, later files winning."""
+    variables: dict[str, str | None] = {}
+    for file in files:
+        path = file.expanduser()
+        if path.is_file() or path.is_fifo():
+            from dotenv import dotenv_values  # only when there is a file to read
+
+            values = dotenv_values(path, encoding=ENV_FILE_ENCODING)
+            variables.update({k.lower(): v for k, v in values.items()})
+    return variables
 
 
 def parse_nameserver(entry: str) -> tuple[str, int]:

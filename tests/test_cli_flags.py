@@ -56,6 +56,13 @@ def test_version_matches_the_package() -> None:
     assert done.stdout.strip() == f"deskguard {expected}"
 
 
+def test_fail_on_choices_are_the_verdicts_from_unverified_up() -> None:
+    from bot.cli.verify import FAIL_ON
+    from bot.report import Verdict
+
+    assert tuple(v.value for v in Verdict if v.rank >= Verdict.UNVERIFIED.rank) == FAIL_ON
+
+
 @pytest.mark.parametrize(
     "args",
     [["verify"], ["verify", "--bogus", "x.example"], ["nonsense"], ["verify", "x", "--format=xml"]],

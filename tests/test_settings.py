@@ -1,6 +1,9 @@
+import os
 from pathlib import Path
+from typing import Annotated, Any
 
 import pytest
+from pydantic import AliasChoices, Field
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings, parse_nameserver
@@ -99,3 +102,95 @@ def test_org_domains_are_normalized_and_checked() -> None:
     assert settings.org_domains == ("corp.example", "mail.corp.example")
     with pytest.raises(ConfigError, match="DESKGUARD_ORG_DOMAINS"):
         load_settings(_env_file=None, org_domains="not a domain")
+
+
+# --- read as pydantic-settings reads them (it is a test dependency only) ----------------------
+
+
+def _reference() -> type[Any]:
+    """A pydantic-settings class with Settings' fields, aliases and configuration."""
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+    class Base(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix="DESKGUARD_", env_file=".env", extra="ignore", populate_by_name=True
+        )
+
+    fields: dict[str, Any] = {}
+    for name, info in Settings.model_fields.items():
+        annotation = info.annotation
+        if annotation == tuple[str, ...]:
+            annotation = Annotated[annotation, NoDecode]
+        fields[name] = (
+            annotation,
+            Field(default=info.default, validation_alias=info.validation_alias),
+        )
+    return create_model("Reference", __base__=Base, **fields)
+
+
+def _keys() -> set[str]:
+    keys = set(Settings.model_fields)
+    for info in Settings.model_fields.values():
+        if isinstance(info.validation_alias, AliasChoices):
+            keys.update(str(c) for c in info.validation_alias.choices)
+    return keys
+
+
+ENVIRONMENTS = [
+    {},
+    {"DESKGUARD_PORT": "1", "deskguard_host": "h", "Deskguard_Dns_Timeout": "2"},
+    {"SLACK_BOT_TOKEN": "a", "DESKGUARD_SLACK_BOT_TOKEN": "b", "deskguard_slack_app_token": "c"},
+    {"DESKGUARD_REDIS_URL": "redis://x", "DESKGUARD_DNS_CACHE_FILE": "", "REGISTRY": "r"},
+    {"DESKGUARD_DNS_NAMESERVERS": "127.0.0.1:53, 192.0.2.1", "DESKGUARD_WATCH_FUZZERS": "[1]"},
+]
+DOTENVS = [
+    "",
+    "DESKGUARD_REVIEW_INTERVAL_DAYS=30\ndeskguard_port=7\nSLACK_SIGNING_SECRET=s\n",
+    "DESKGUARD_NOT_A_SETTING=1\nport=9\nDESKGUARD_HOST\nredis_url=x\nDESKGUARD_ORG_DOMAINS=a.example\n",
+    "export DESKGUARD_DATABASE='q.sqlite3'\nDESKGUARD_DATABASE=\"last.sqlite3\"\n",
+]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("dotenv", DOTENVS)
+def test_variables_are_read_as_pydantic_settings_reads_them(
+    environment: dict[str, str], dotenv: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+
+    from bot.settings import _field_values, _read_dotenv
+
+    for name in list(os.environ):
+        if name.upper().startswith(("DESKGUARD_", "SLACK_", "REDIS_")):
+            monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    env_file = tmp_path / "settings.env"
+    env_file.write_text(dotenv)
+    reference = _reference()
+    keys = _keys()
+    expected_env = EnvSettingsSource(reference)()
+    expected_dotenv = {
+        k: v for k, v in DotEnvSettingsSource(reference, env_file=env_file)().items() if k in keys
+    }
+    assert _field_values(Settings, os.environ) == expected_env
+    assert _field_values(Settings, _read_dotenv((env_file,))) == expected_dotenv
+
+
+def test_later_env_files_win_as_in_pydantic_settings(tmp_path: Path) -> None:
+    from pydantic_settings import DotEnvSettingsSource
+
+    from bot.settings import _field_values, _read_dotenv
+
+    first, second = tmp_path / "a.env", tmp_path / "b.env"
+    first.write_text("DESKGUARD_PORT=1\nDESKGUARD_HOST=a\nslack_bot_token=x\n")
+    second.write_text("deskguard_port=2\nDESKGUARD_HOST\nSLACK_BOT_TOKEN=y\n")
+    keys = _keys()
+    expected = DotEnvSettingsSource(_reference(), env_file=[first, second, tmp_path / "none"])()
+    files = (first, second, tmp_path / "none")
+    assert _field_values(Settings, _read_dotenv(files)) == {
+        k: v for k, v in expected.items() if k in keys
+    }
+    settings = Settings(_env_file=[first, second])
+    assert settings.port == 2

@@ -10,14 +10,9 @@ traceback. Sub-commands with more than a few lines live in their own modules (``
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
-import ipaddress
-import json
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +20,9 @@ from bot.cli import registry_show
 from bot.cli import verify as verify_command
 from bot.errors import ConfigError, DeskguardError, InputError, RegistryError
 
-if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast
+if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast (no asyncio, no metadata)
+    import datetime as dt
+
     from bot.settings import Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAIL_ON = 0, 1, 2, 3
@@ -51,16 +48,32 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("deskguard")
     except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
         return "unknown"
 
 
+class _Version(argparse._VersionAction):
+    """``--version``, read from the package metadata only when asked for."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        self.version = f"deskguard {_version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="deskguard", description="Verify vendors before the help desk acts.")
-    parser.add_argument("--version", action="version", version=f"deskguard {_version()}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     verify = sub.add_parser(
@@ -158,6 +171,8 @@ def _dns_timeout(text: str) -> float:
 
 
 def _date(text: str) -> dt.datetime:
+    import datetime as dt
+
     try:
         return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
     except ValueError:
@@ -198,6 +213,9 @@ def _registry_setting(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 async def _spf(args: argparse.Namespace, settings: Settings) -> int:
+    import ipaddress
+    import json
+
     from bot.dns import Resolver
     from bot.mail.spf import check_spf_async
 
@@ -215,6 +233,9 @@ async def _spf(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _registry_check(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import json
+
     from bot.registry import load_registry, unset_secrets
     from bot.settings import load_settings
 
@@ -303,6 +324,8 @@ def _serve(args: argparse.Namespace) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = build_parser().parse_args(argv)
+    import asyncio
+
     if args.command == "verify":
         settings = _settings(args)
         _registry_setting(args, settings)
@@ -354,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = EXIT_USAGE
     except KeyboardInterrupt:
         code = 130
+    except SystemExit as exc:  # --help and --version: argparse printed, then exits
+        if argv is None and _fast_exit_ok() and isinstance(exc.code, int | None):
+            _exit_now(exc.code or EXIT_OK)
+        raise
     except Exception as exc:
         print(f"deskguard: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 70
@@ -365,13 +392,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _fast_exit_ok() -> bool:
     """Skip the interpreter's teardown (~90 ms) for one-shot commands from the console."""
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
-    return command in ("verify", "spf", "registry")
+    return command in (None, "verify", "spf", "registry")
 
 
 def _exit_now(code: int) -> None:
-    import logging
-
-    logging.shutdown()
+    if "logging" in sys.modules:  # handlers to flush only if something logged
+        sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -4,9 +4,6 @@ the posture of each of its domains)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: `deskguard --help` stays fast
@@ -74,6 +71,10 @@ def card_json(vendor: Vendor, *, overdue: bool, postures: list[Posture] | None) 
 
 async def run_show(args: argparse.Namespace, settings: Settings) -> int:
     """Print the card of the vendor ``args.name`` names; UnknownVendor when none does."""
+    import asyncio
+    import datetime as dt
+    import json
+
     from bot.dns import Resolver
     from bot.registry import load_registry
     from bot.verify.posture import check_posture

@@ -9,27 +9,24 @@ never a domain. URLs (``https://…``, ``mailto:…``) and addresses are never f
 from __future__ import annotations
 
 import argparse
-import asyncio
-import ipaddress
 import os
 import re
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, NamedTuple, TypeVar
 
 from bot.errors import ConfigError, InputError
-from bot.mail.arrival import Arrival
-from bot.report import Report, Verdict
 
-if TYPE_CHECKING:  # the engine is imported where used: `deskguard --help` stays fast
+if TYPE_CHECKING:  # the engine (and asyncio) imported where used: `deskguard --help` stays fast
+    import asyncio
+
     from bot.cli.output import Progress, ReportWriter
     from bot.mail.arrival import Envelope
-    from bot.mail.message import HeadersOnly
+    from bot.report import Report
     from bot.settings import Settings
-    from bot.verify.verifier import MessageRunner, Verifier
+    from bot.verify.verifier import Verifier
 
 MAIL_SUFFIXES = (".eml", ".msg", ".txt")
 MAX_INPUT_LINE = 4096
@@ -38,7 +35,7 @@ DEFAULT_CONCURRENCY = 8
 WINDOW_PER_WORKER = 4  # reports held for in-order output, per concurrent verification
 READ_CHUNK = 256  # lines read from --input per trip to a thread
 EXIT_OK, EXIT_USAGE, EXIT_FAIL_ON = 0, 2, 3
-FAIL_ON = (Verdict.UNVERIFIED.value, Verdict.SUSPICIOUS.value, Verdict.SPOOFED.value)
+FAIL_ON = ("unverified", "suspicious", "spoofed")  # Verdict values; bot.report is not imported
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -138,6 +135,8 @@ def _concurrency(text: str) -> int:
 
 
 def _ip(text: str) -> str:
+    import ipaddress
+
     try:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:
@@ -185,8 +184,7 @@ def envelope(args: argparse.Namespace) -> Envelope | None:
 # --- targets -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """One target, and where it came from (for error messages)."""
 
     text: str
@@ -219,6 +217,8 @@ async def iter_targets(
     args: Iterable[str], source: IO[str] | None, name: str
 ) -> AsyncIterator[Target]:
     """Command-line targets, then ``source``'s lines (blank lines and ``#`` comments skipped)."""
+    import asyncio
+
     for text in args:
         yield Target(text)
     if source is None:
@@ -270,6 +270,8 @@ async def in_order(
     At most ``WINDOW_PER_WORKER * concurrency`` items are read ahead, so memory stays bounded
     however long the input is. ``on_change`` receives the number of items running.
     """
+    import asyncio
+
     gate = asyncio.Semaphore(concurrency)
     running = 0
 
@@ -308,6 +310,8 @@ async def in_order(
 
 
 async def _read_file(target: str, limit: int) -> tuple[bytes, str | None]:
+    import asyncio
+
     if target == "-":
         return await asyncio.to_thread(sys.stdin.buffer.read, limit + 1), None
     path = Path(target)
@@ -370,13 +374,15 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     smtp = envelope(args)
     source, source_name = open_input(args.input, list(args.targets))
     from bot.cli.output import Progress, ReportWriter, use_colour
+    from bot.cli.pool import PoolOnDemand
     from bot.dns import Resolver
     from bot.mail.authres_write import resolve_authserv_id
-    from bot.registry import load_registry
+    from bot.registry_cache import default_cache_dir, load_registry_cached
     from bot.verify.verifier import RegistryHolder, Verifier
 
     try:
-        holder = RegistryHolder(load_registry(settings.registry))
+        cache_dir = settings.cache_dir or default_cache_dir()
+        holder = RegistryHolder(load_registry_cached(settings.registry, cache_dir))
         verifier = Verifier(settings, Resolver.from_settings(settings), holder)
         try:
             verifier.claimed_vendor(args.claims)  # an unknown vendor is a usage error, said once
@@ -384,7 +390,7 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(f"verify --claims: {exc}") from None
         # emails: in worker processes, under the deadline; forked directly (the CLI has no
         # threads holding locks), so the engine is not imported a second time
-        pool = _PoolOnDemand(verifier, max(settings.verify_processes, min(args.concurrency, 8)))
+        pool = PoolOnDemand(verifier, max(settings.verify_processes, min(args.concurrency, 8)))
         verifier.runner = pool
         authserv_id = None
         if args.auth_results:
@@ -403,46 +409,6 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             source.close()
 
 
-class _PoolOnDemand:
-    """The worker pool, started by the first email: a domain check never imports the mail engine
-    or starts a process (``deskguard verify DOMAIN`` stays a fast cold start)."""
-
-    def __init__(self, verifier: Verifier, processes: int) -> None:
-        self._verifier = verifier
-        self._processes = processes
-        self._pool: MessageRunner | None = None
-        self._close: Callable[[], None] | None = None
-
-    def _started(self) -> MessageRunner:
-        if self._pool is None:
-            from bot.verify.sandbox import attach_verify_pool
-
-            pool = attach_verify_pool(
-                self._verifier, start_method="fork", processes=self._processes
-            )
-            self._pool, self._close = pool, pool.close
-        return self._pool
-
-    async def verify_message(
-        self,
-        data: bytes,
-        *,
-        filename: str | None = None,
-        arrival: Arrival = Arrival.FILE,
-        envelope: Envelope | None = None,
-    ) -> Report:
-        return await self._started().verify_message(
-            data, filename=filename, arrival=arrival, envelope=envelope
-        )
-
-    async def verify_headers(self, fields: HeadersOnly) -> Report:
-        return await self._started().verify_headers(fields)
-
-    def close(self) -> None:
-        if self._close is not None:
-            self._close()
-
-
 async def _run(
     args: argparse.Namespace,
     batch: Batch,
@@ -451,6 +417,8 @@ async def _run(
     writer: ReportWriter,
     progress: Progress | None,
 ) -> int:
+    from bot.report import Verdict
+
     fail_on = Verdict(args.fail_on) if args.fail_on else None
     errors = failed = done = 0
     writer.start()

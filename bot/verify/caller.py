@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.mail.content import classify_request
 from bot.mail.findings import risk_reasons
 from bot.registry import Vendor
 from bot.report import Kind, Reason, Report, decide
@@ -107,6 +106,8 @@ MAX_REQUEST = 3000
 def add_request(report: Report, text: str) -> tuple[Report, bool]:
     """``report`` with ``high_risk_request`` when what the caller asks for is high-risk (a reset,
     access, an install, a payment change); and whether it is (urgency alone is not)."""
+    from bot.mail.content import classify_request  # a domain check never needs it (re2)
+
     categories = classify_request("", text[:MAX_REQUEST])
     found = [
         Reason(r.code, r.message.replace("The message asks", "The caller asks", 1), data=r.data)

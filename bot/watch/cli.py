@@ -7,7 +7,6 @@ Both print the whole picture, or with ``--changes`` only what changed since the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -124,4 +123,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``vendors posture`` or ``watch lookalikes``."""
+    import asyncio
+
     return asyncio.run(_run(args, settings))

@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import OSA, Levenshtein
-
 from bot.names import normalize_domain, registrable_domain, to_unicode
 from bot.registry import Registry, Vendor
 from bot.verify.lookalike.evidence import (
@@ -322,6 +320,10 @@ class LookalikeIndex:
             found = self._deletes.get(variant)
             if found:
                 candidates.update(found)
+        if not candidates:
+            return
+        from rapidfuzz.distance import OSA  # only once a typo is possible
+
         for index in candidates:
             key, allowed, t = self._keys[index]
             distance = OSA.distance(skel, key, score_cutoff=allowed)
@@ -332,6 +334,8 @@ class LookalikeIndex:
 
 
 def _typo_trick(candidate: str, key: str, distance: int) -> str:
+    from rapidfuzz.distance import Levenshtein
+
     if distance != 1:
         return "edit_distance"
     if len(candidate) < len(key):
