@@ -16,6 +16,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TESTSUITES = Path(__file__).parent / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One-shot commands cache the validated registry; in tests, never in the user's home."""
+    path = tmp_path_factory.mktemp("cache") / "deskguard"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DESKGUARD_CACHE_DIR", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def dns_server_session() -> Iterator[TestDNSServer]:
     with TestDNSServer() as server:
