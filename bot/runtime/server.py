@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import os
 import re
@@ -416,6 +417,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 str(identity.get("bot_id") or ""),
                 cards_session,
             )
+            gc.collect()
+            gc.freeze()  # what start-up built lives as long as the process: never scanned again
             await stop.wait()
     finally:
         log.info("deskguard shutting down")
