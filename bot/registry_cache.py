@@ -30,7 +30,11 @@ _CODE = ("registry.py", "names.py")  # the validation the cached vendors went th
 
 
 def default_cache_dir() -> Path | None:
-    """``~/.cache/deskguard``; None when there is no home directory to put it in."""
+    """``$XDG_CACHE_HOME/deskguard`` (``~/.cache/deskguard``), beside the Public Suffix List's
+    table; None when there is no home directory to put it in."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "deskguard"
     home = Path(os.path.expanduser("~"))
     if not home.is_absolute() or home == Path(home.anchor):  # "~" unexpanded, or HOME=""
         return None
