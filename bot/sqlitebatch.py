@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 from collections import deque
@@ -44,8 +45,37 @@ class _Item:
     durable: bool
 
 
+_SHARED: dict[str, tuple[BatchWriter, int]] = {}  # real path -> (writer, holders)
+_SHARED_LOCK = threading.Lock()
+
+
 class BatchWriter:
     """Runs work on ``path`` in one thread (started by the first call), batch by batch."""
+
+    @classmethod
+    def shared(cls, path: str, *, busy_timeout: float = 30.0) -> BatchWriter:
+        """The process's writer for the database at ``path``, so that everything written to one
+        file (the inbound queue, the replay keys) shares batches; give it back with
+        :meth:`release`."""
+        key = os.path.realpath(path)
+        with _SHARED_LOCK:
+            writer, holders = _SHARED.get(key, (None, 0))
+            if writer is None or writer._closed:
+                writer, holders = cls(path, busy_timeout=busy_timeout, name="sqlite"), 0
+            _SHARED[key] = (writer, holders + 1)
+            return writer
+
+    def release(self, timeout: float = 10.0) -> None:
+        """Give back a writer from :meth:`shared`; the last holder closes it."""
+        key = os.path.realpath(self.path)
+        with _SHARED_LOCK:
+            writer, holders = _SHARED.get(key, (None, 0))
+            if writer is self and holders > 1:
+                _SHARED[key] = (writer, holders - 1)
+                return
+            if writer is self:
+                del _SHARED[key]
+        self.close(timeout)
 
     def __init__(self, path: str, *, busy_timeout: float = 30.0, name: str = "sqlite") -> None:
         self.path = path

@@ -81,3 +81,29 @@ def test_closed_writer_refuses_and_a_missing_database_is_an_error(tmp_path: Path
     with pytest.raises(sqlite3.OperationalError):
         asyncio.run(nowhere.run(read))
     nowhere.close()
+
+
+def test_one_shared_writer_per_file_until_the_last_holder_gives_it_back(tmp_path: Path) -> None:
+    _, path = _writer(tmp_path)
+    queue = BatchWriter.shared(path)
+    keys = BatchWriter.shared(str(tmp_path / "." / "t.sqlite3"))  # the same file
+    assert keys is queue
+
+    def insert(conn: sqlite3.Connection, key: str) -> None:
+        conn.execute("INSERT INTO t VALUES (?, 1)", (key,))
+
+    async def both() -> None:
+        await asyncio.gather(
+            queue.run(functools.partial(insert, key="q")),
+            keys.run(functools.partial(insert, key="k")),
+        )
+
+    asyncio.run(both())
+    keys.release()
+    assert asyncio.run(queue.run(lambda c: c.execute("SELECT COUNT(*) FROM t").fetchone()[0])) == 2
+    queue.release()
+    with pytest.raises(sqlite3.ProgrammingError):
+        asyncio.run(queue.run(lambda c: None))
+    again = BatchWriter.shared(path)
+    assert again is not queue
+    again.release()

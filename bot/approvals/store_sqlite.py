@@ -83,8 +83,9 @@ class SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        # replay keys are claimed once per inbound message: they share transactions
-        self._once = BatchWriter(self.path, busy_timeout=busy_timeout, name="once-keys")
+        # replay keys are claimed once per inbound message: in the batches of whatever else
+        # this process writes to the file (the inbound queue)
+        self._once = BatchWriter.shared(self.path, busy_timeout=busy_timeout)
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:
@@ -140,7 +141,7 @@ class SQLiteStore:
     async def close(self) -> None:
         """Close every connection the worker threads opened."""
         self._closed = True
-        await asyncio.to_thread(self._once.close)
+        await asyncio.to_thread(self._once.release)
         with self._lock:
             conns, self._connections = self._connections, []
         for conn in conns:

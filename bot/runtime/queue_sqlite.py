@@ -63,7 +63,7 @@ class SqliteWorkQueue:
         self.visibility = visibility
         self.poll_interval = poll_interval
         self._clock = clock
-        self._writer = BatchWriter(self.path, busy_timeout=30, name="queue")
+        self._writer = BatchWriter.shared(self.path, busy_timeout=30)  # with the replay keys
         try:
             conn = connect(self.path, busy_timeout=30)
             try:
@@ -250,4 +250,4 @@ class SqliteWorkQueue:
 
     async def close(self) -> None:
         """Finish the work given, then close the writer's connection."""
-        await asyncio.to_thread(self._writer.close)
+        await asyncio.to_thread(self._writer.release)
