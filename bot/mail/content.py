@@ -60,6 +60,9 @@ _PHONE_MARGIN = 64
 # No region has valid numbers shorter than 4 digits (phonenumbers' metadata); with 3 real digits
 # a run's lookalike letters could still make a fourth. Fewer digits than this: no phone number.
 _MIN_WINDOW_DIGITS = 3
+# So a window (or its lookalikes-undone copy) with fewer decimal digits is not handed to the
+# matcher: it could find nothing there.
+_MIN_PHONE_DIGITS = 4
 _DIGITS = re.compile(r"\d+")
 # On the ASCII stand-in every decimal digit is 0-9: mark digits 1, the rest 0, and find runs.
 _DIGIT_MARKS = bytes.maketrans(
@@ -85,6 +88,15 @@ def _digit_windows(text: str, stand_in: bytes | None = None) -> list[tuple[int, 
     """Spans of ``text`` around its digit runs, with :data:`_PHONE_MARGIN` either side, merged
     where they touch; a span with fewer than :data:`_MIN_WINDOW_DIGITS` digits is left out.
     ``stand_in`` is ``ascii_stand_in(text)`` when the caller already has it."""
+    return [(lo, hi) for lo, hi, _ in _digit_windows_counted(text, stand_in)]
+
+
+def _decimal_count(text: str) -> int:
+    return sum(map(str.isdecimal, text))
+
+
+def _digit_windows_counted(text: str, stand_in: bytes | None = None) -> list[tuple[int, int, int]]:
+    """:func:`_digit_windows` with the number of decimal digits in each window."""
     windows: list[tuple[int, int, int]] = []
     if stand_in is None:
         stand_in = ascii_stand_in(text)
@@ -95,7 +107,7 @@ def _digit_windows(text: str, stand_in: bytes | None = None) -> list[tuple[int, 
             windows[-1] = (windows[-1][0], hi, windows[-1][2] + end - start)
         else:
             windows.append((lo, hi, end - start))
-    return [(lo, hi) for lo, hi, digits in windows if digits >= _MIN_WINDOW_DIGITS]
+    return [window for window in windows if window[2] >= _MIN_WINDOW_DIGITS]
 
 
 def find_phone_numbers(
@@ -108,11 +120,11 @@ def find_phone_numbers(
         text, stand_in = text[:MAX_TEXT], None
     found: dict[str, tuple[int, str]] = {}
     tries = 1000
-    for lo, hi in _digit_windows(text, stand_in):
+    for lo, hi, digits in _digit_windows_counted(text, stand_in):
         window = text[lo:hi]
-        variants = [window]
+        variants = [window] if digits >= _MIN_PHONE_DIGITS else []
         undone = _undo_lookalikes(window)
-        if undone != window:
+        if undone != window and _decimal_count(undone) >= _MIN_PHONE_DIGITS:
             variants.append(undone)
         for variant in variants:
             if tries <= 0:

@@ -43,6 +43,7 @@ _BAD_BYTES: tuple[tuple[bytes, str], ...] = (
     (b"\xe2\x80\xa9", "paragraph separator (U+2029)"),
 )
 _OTHER_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+_OTHER_CONTROL_BYTES = bytes([*range(0x01, 0x09), *range(0x0E, 0x20), 0x7F])
 # Fields RFC 5322 section 3.6 allows at most once (From has its own check: multiple_from).
 SINGLE_INSTANCE = (
     "Sender",
@@ -108,17 +109,28 @@ class HeaderScan:
 
 def split_message(data: bytes) -> tuple[bytes, bytes]:
     """Split raw bytes at the first empty line into (header block, body)."""
-    match = _SPLIT.search(data)
-    if match is None:
-        return data, b""
-    return data[: match.start()], data[match.end() :]
+    start, end = header_end(data)
+    return data[:start], data[end:]
 
 
 def header_end(data: bytes | memoryview) -> tuple[int, int]:
     """(end of the header block, start of the body) in raw bytes; both ``len(data)`` when there
-    is no empty line."""
-    match = _SPLIT.search(data)
-    return (len(data), len(data)) if match is None else (match.start(), match.end())
+    is no empty line. The same split as ``_SPLIT.search`` (its first match)."""
+    if not isinstance(data, bytes):
+        match = _SPLIT.search(data)
+        return (len(data), len(data)) if match is None else (match.start(), match.end())
+    # The match starts at the first LF followed by LF or CRLF (with the CR before it, if any):
+    # two C-level finds, the second bounded by the first, instead of a regex tried at every byte.
+    crlf = data.find(b"\n\r\n")
+    lf = data.find(b"\n\n", 0, crlf + 2 if crlf >= 0 else len(data))
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        first, end = lf, lf + 2
+    elif crlf >= 0:
+        first, end = crlf, crlf + 3
+    else:
+        return len(data), len(data)
+    start = first - 1 if first > 0 and data[first - 1] == 0x0D else first
+    return start, end
 
 
 def header_block(data: bytes) -> bytes:
@@ -320,7 +332,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
     except UnicodeDecodeError:
         text = body.decode("utf-8", "replace")
         scan.notes.append(f"the {name} header holds bytes that are not UTF-8: replaced")
-    unfolded = _FOLD.sub("", text).strip(" \t\r\n")
+    unfolded = (_FOLD.sub("", text) if count > 1 else text).strip(" \t\r\n")
     value, notes = decode_words(unfolded)
     scan.notes.extend(f"{name} header: {note}" for note in notes)
     if strict and "=?" in unfolded:
@@ -338,11 +350,13 @@ def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
     for needle, label in _BAD_BYTES:
         if needle in raw:
             scan.defects.append(Defect("malformed_message", f"{label} in {name} header"))
-    if _LONE_CR.search(raw):
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):  # as _LONE_CR.search(raw)
         scan.defects.append(
             Defect("malformed_message", f"a lone carriage return (CR) in {name} header")
         )
-    other = _OTHER_CONTROL.search(raw)
+    # One C-level pass tells whether there is any (most fields have none); the regex finds it.
+    clean = len(raw.translate(None, _OTHER_CONTROL_BYTES)) == len(raw)
+    other = None if clean else _OTHER_CONTROL.search(raw)
     if other is not None:
         scan.defects.append(
             Defect(
@@ -373,9 +387,12 @@ def _check_from(scan: HeaderScan, first_indented: bool) -> None:
 def duplicated_fields(scan: HeaderScan) -> dict[str, list[str]]:
     """Single-instance fields (RFC 5322 section 3.6, From aside) that occur more than once, by
     their canonical name, with every decoded value in order."""
+    by_name: dict[str, list[str]] = {}
+    for item in scan.fields:
+        by_name.setdefault(item.name.lower(), []).append(item.value)
     out: dict[str, list[str]] = {}
     for canonical in SINGLE_INSTANCE:
-        values = scan.values(canonical)
+        values = by_name.get(canonical.lower(), [])
         if len(values) > 1:
             out[canonical] = values
     return out
