@@ -409,7 +409,17 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
     )
 
 
+def has_inline_markers(text: str) -> bool:
+    """Whether ``text`` holds an inline-forward marker (``_INLINE_MARKERS``)."""
+    if text.isascii():
+        # Every marker holds one of these phrases; on ASCII text IGNORECASE is lower().
+        lowered = text.lower()
+        if "forwarded message" not in lowered and "original message" not in lowered:
+            return False
+    return _INLINE_MARKERS_FAST.found(text)
+
+
 def _mark_inline_forward(msg: ParsedMessage) -> None:
-    if _INLINE_MARKERS_FAST.found(msg.body_text[:MAX_TEXT_CHARS]):
+    if has_inline_markers(msg.body_text[:MAX_TEXT_CHARS]):
         msg.inline_forward = True
         msg.notes.append(INLINE_NOTE)

@@ -202,7 +202,7 @@ def test_runs_rewrite_refuses_what_it_cannot_keep() -> None:
 
 
 def test_inline_forward_markers_found_as_python_finds_them() -> None:
-    from bot.mail.message import _INLINE_MARKERS, _INLINE_MARKERS_FAST
+    from bot.mail.message import _INLINE_MARKERS, _INLINE_MARKERS_FAST, has_inline_markers
 
     assert _INLINE_MARKERS_FAST.fast is not None
     pieces = (
@@ -222,12 +222,15 @@ def test_inline_forward_markers_found_as_python_finds_them() -> None:
         "\u0130",
         "x",
         "forwarded  message",
+        "FoRwArDeD mEsSaGe",
+        "Original Message",
     )
     rng = random.Random(5)
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
         expected = _INLINE_MARKERS.search(text) is not None
         assert _INLINE_MARKERS_FAST.found(text) is expected, repr(text)
+        assert has_inline_markers(text) is expected, repr(text)
 
 
 def test_patterns_re2_cannot_take_stay_with_python() -> None:
