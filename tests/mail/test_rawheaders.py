@@ -100,3 +100,19 @@ def test_control_checks_agree_with_their_patterns() -> None:
         assert any(m.startswith("control character") for m in got) is (other is not None)
         if other is not None:
             assert f"control character 0x{other.group(0)[0]:02X} in X header" in got
+
+
+def test_folded_fields_unfold_as_the_fold_pattern_does() -> None:
+    import random
+
+    from bot.mail.rawheaders import _FOLD, scan_headers
+
+    rng = random.Random(13)
+    pieces = ("a", " ", "\t", "\r", "\r\n ", "\r\n\t", "\n ", "\r\r\n ", "=?x", ";")
+    for _ in range(3000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        block = ("Subject: " + value + "\r\nTo: b").encode()
+        scan = scan_headers(block, strict=False)
+        field = scan.fields[0]
+        text = field.raw.decode()[len("Subject:") :]
+        assert field.unfolded == _FOLD.sub("", text).strip(" \t\r\n"), repr(value)
