@@ -200,6 +200,9 @@ class SignedMessage:
         self.raw = raw
         end, self.body_start = _header_end(raw)
         self.headers: list[Header] = parse_header(raw[:end])
+        self.names = [
+            name.lower() for name, _ in self.headers
+        ]  # as relaxed canonicalization has them
         self._relaxed: list[Header] | None = None
         self._hashes: dict[BodyKey, bytes] = {}
         self._lengths: dict[str, int] = {}
@@ -222,7 +225,9 @@ class SignedMessage:
 
     def fields(self, name: bytes) -> list[Header]:
         """Header fields named ``name`` (lowercase), top first."""
-        return [(n, v) for n, v in self.headers if n.lower() == name]
+        return [
+            field for field, lower in zip(self.headers, self.names, strict=True) if lower == name
+        ]
 
     def body_hash(self, canon: str, hash_name: str, length: int | None) -> tuple[bytes | None, int]:
         """(digest of the canonical body, cut at ``length``; its full length).
@@ -243,8 +248,7 @@ class SignedMessage:
         """The body hashes the message's DKIM and ARC signatures will ask for."""
         out: set[BodyKey] = set()
         seen = 0
-        for name, value in self.headers:
-            lower = name.lower()
+        for (_, value), lower in zip(self.headers, self.names, strict=True):
             if lower not in SIGNATURE_FIELDS:
                 continue
             seen += 1
