@@ -320,7 +320,7 @@ def _require_known(scan: HeaderScan) -> None:
 
     The fields a strict scan finds are those of a non-strict one: strictness adds defects only.
     """
-    if not any(f.name.lower() in _KNOWN_HEADERS for f in scan.fields):
+    if not any(f.key in _KNOWN_HEADERS for f in scan.fields):
         raise InputError(
             "this is not an email: no header block with From, To, Subject, Date or Received was "
             "found at the start of the file; send the email saved as .eml"
@@ -384,7 +384,7 @@ def _from_msg(data: bytes) -> ParsedMessage:
 
 
 def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> ParsedMessage:
-    froms = [f for f in scan.fields if f.name.lower() == "from"]
+    froms = [f for f in scan.fields if f.key == "from"]
     author = Author()
     if len(froms) == 1 and not scan.hidden_from:
         author = read_author(froms[0].unfolded)

@@ -57,6 +57,7 @@ SINGLE_INSTANCE = (
     "In-Reply-To",
     "References",
 )
+_SINGLE_KEYS = tuple((name, name.lower()) for name in SINGLE_INSTANCE)
 # What a header must not hold, found in one linear scan: Cc (C0, DEL, C1) except TAB, no-break
 # space, and the Zl / Zp separators (the only characters of those categories).
 _HEADER_FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00a0\u2028\u2029]")
@@ -86,6 +87,11 @@ class RawField:
     unfolded: str
     value: str
     folded: bool
+    key: str = ""  # the name in lowercase, for look-ups
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.name.lower())
 
 
 @dataclass
@@ -96,16 +102,19 @@ class HeaderScan:
     defects: list[Defect] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hidden_from: int = 0
+    _duplicates: tuple[int, dict[str, list[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def values(self, name: str) -> list[str]:
         """Decoded values of every field called ``name`` (case-insensitive), in order."""
         lowered = name.lower()
-        return [f.value for f in self.fields if f.name.lower() == lowered]
+        return [f.value for f in self.fields if f.key == lowered]
 
     def unfolded(self, name: str) -> list[str]:
         """Unfolded, not yet decoded values of every field called ``name``, in order."""
         lowered = name.lower()
-        return [f.unfolded for f in self.fields if f.name.lower() == lowered]
+        return [f.unfolded for f in self.fields if f.key == lowered]
 
 
 def split_message(data: bytes) -> tuple[bytes, bytes]:
@@ -298,6 +307,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
     if match is None:  # pragma: no cover - callers only pass lines that matched
         return
     name = match.group(1).decode("ascii")
+    key = name.lower()
     if strict and match.group(2):
         scan.defects.append(
             Defect(
@@ -315,7 +325,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
         body = body[:MAX_FIELD_BYTES]
     if strict:
         _check_bytes(scan, name, raw)
-        tag_list = name.lower().endswith(("signature", "seal"))
+        tag_list = key.endswith(("signature", "seal"))
         hidden = [] if tag_list or count == 1 else _HIDDEN.finditer(raw)
         for shown_count, looks in enumerate(hidden):
             shown = looks.group(1).decode("ascii")
@@ -345,7 +355,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
                 Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
             )
     scan.fields.append(
-        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1)
+        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1, key=key)
     )
 
 
@@ -370,7 +380,7 @@ def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
 
 
 def _check_from(scan: HeaderScan, first_indented: bool) -> None:
-    froms = [f for f in scan.fields if f.name.lower() == "from"]
+    froms = [f for f in scan.fields if f.key == "from"]
     total = len(froms) + scan.hidden_from
     if total > 1:
         hidden = first_indented or scan.hidden_from
@@ -390,14 +400,18 @@ def _check_from(scan: HeaderScan, first_indented: bool) -> None:
 def duplicated_fields(scan: HeaderScan) -> dict[str, list[str]]:
     """Single-instance fields (RFC 5322 section 3.6, From aside) that occur more than once, by
     their canonical name, with every decoded value in order."""
+    cached = scan._duplicates
+    if cached is not None and cached[0] == len(scan.fields):
+        return {name: list(values) for name, values in cached[1].items()}
     by_name: dict[str, list[str]] = {}
     for item in scan.fields:
-        by_name.setdefault(item.name.lower(), []).append(item.value)
+        by_name.setdefault(item.key, []).append(item.value)
     out: dict[str, list[str]] = {}
-    for canonical in SINGLE_INSTANCE:
-        values = by_name.get(canonical.lower(), [])
+    for canonical, key in _SINGLE_KEYS:
+        values = by_name.get(key, [])
         if len(values) > 1:
             out[canonical] = values
+    scan._duplicates = (len(scan.fields), {name: list(values) for name, values in out.items()})
     return out
 
 
