@@ -151,8 +151,10 @@ def registrable_domain(domain: str) -> str:
     return reg if reg else domain
 
 
+@lru_cache(maxsize=4096)
 def public_suffix(domain: str) -> str:
-    """The public suffix (e.g. ``co.uk``) of a normalized domain."""
+    """The public suffix (e.g. ``co.uk``) of a normalized domain (the list is fixed for the
+    process, so each answer is kept)."""
     return _psl().publicsuffix(domain) or domain.rsplit(".", 1)[-1]
 
 

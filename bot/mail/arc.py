@@ -344,6 +344,8 @@ def _instance(name: bytes, value: bytes) -> tuple[int, TagList | None]:
 def _structure(msg: SignedMessage) -> _Chain:
     """Check the sets' structure (RFC 8617 §5.2 steps 1-3) and read the sealers."""
     sets: dict[int, dict[bytes, list[tuple[int, TagList | None]]]] = {}
+    if not any(name in HEADER_NAMES for name in msg.names):
+        return _Chain(0, ())  # no ARC field: no need for the relaxed header fields
     count = 0
     for index, (name, value) in enumerate(msg.relaxed_headers):
         if name not in HEADER_NAMES:

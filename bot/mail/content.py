@@ -60,6 +60,9 @@ _PHONE_MARGIN = 64
 # No region has valid numbers shorter than 4 digits (phonenumbers' metadata); with 3 real digits
 # a run's lookalike letters could still make a fourth. Fewer digits than this: no phone number.
 _MIN_WINDOW_DIGITS = 3
+# So a window (or its lookalikes-undone copy) with fewer decimal digits is not handed to the
+# matcher: it could find nothing there.
+_MIN_PHONE_DIGITS = 4
 _DIGITS = re.compile(r"\d+")
 # On the ASCII stand-in every decimal digit is 0-9: mark digits 1, the rest 0, and find runs.
 _DIGIT_MARKS = bytes.maketrans(
@@ -67,8 +70,7 @@ _DIGIT_MARKS = bytes.maketrans(
 )
 
 
-def _digit_runs(text: str) -> Iterator[tuple[int, int]]:
-    stand_in = ascii_stand_in(text)
+def _digit_runs(text: str, stand_in: bytes | None) -> Iterator[tuple[int, int]]:
     if stand_in is None:
         yield from (m.span() for m in _DIGITS.finditer(text))
         return
@@ -82,31 +84,47 @@ def _digit_runs(text: str) -> Iterator[tuple[int, int]]:
         start = marks.find(b"1", end)
 
 
-def _digit_windows(text: str) -> list[tuple[int, int]]:
+def _digit_windows(text: str, stand_in: bytes | None = None) -> list[tuple[int, int]]:
     """Spans of ``text`` around its digit runs, with :data:`_PHONE_MARGIN` either side, merged
-    where they touch; a span with fewer than :data:`_MIN_WINDOW_DIGITS` digits is left out."""
+    where they touch; a span with fewer than :data:`_MIN_WINDOW_DIGITS` digits is left out.
+    ``stand_in`` is ``ascii_stand_in(text)`` when the caller already has it."""
+    return [(lo, hi) for lo, hi, _ in _digit_windows_counted(text, stand_in)]
+
+
+def _decimal_count(text: str) -> int:
+    return sum(map(str.isdecimal, text))
+
+
+def _digit_windows_counted(text: str, stand_in: bytes | None = None) -> list[tuple[int, int, int]]:
+    """:func:`_digit_windows` with the number of decimal digits in each window."""
     windows: list[tuple[int, int, int]] = []
-    for start, end in _digit_runs(text):
+    if stand_in is None:
+        stand_in = ascii_stand_in(text)
+    for start, end in _digit_runs(text, stand_in):
         lo = max(0, start - _PHONE_MARGIN)
         hi = min(len(text), end + _PHONE_MARGIN)
         if windows and lo <= windows[-1][1]:
             windows[-1] = (windows[-1][0], hi, windows[-1][2] + end - start)
         else:
             windows.append((lo, hi, end - start))
-    return [(lo, hi) for lo, hi, digits in windows if digits >= _MIN_WINDOW_DIGITS]
+    return [window for window in windows if window[2] >= _MIN_WINDOW_DIGITS]
 
 
-def find_phone_numbers(text: str, region: str = "US") -> list[PhoneMention]:
+def find_phone_numbers(
+    text: str, region: str = "US", *, stand_in: bytes | None = None
+) -> list[PhoneMention]:
     """Valid phone numbers in ``text`` (numbers without a country code read in ``region``),
-    de-duplicated by E.164, in order of appearance, at most :data:`MAX_PHONES`."""
-    text = text[:MAX_TEXT]
+    de-duplicated by E.164, in order of appearance, at most :data:`MAX_PHONES`. ``stand_in`` is
+    ``ascii_stand_in(text)`` when the caller already has it (``text`` within :data:`MAX_TEXT`)."""
+    if len(text) > MAX_TEXT:
+        text, stand_in = text[:MAX_TEXT], None
     found: dict[str, tuple[int, str]] = {}
     tries = 1000
-    for lo, hi in _digit_windows(text):
+    for lo, hi, digits in _digit_windows_counted(text, stand_in):
         window = text[lo:hi]
-        variants = [window]
+        variants = [window] if digits >= _MIN_PHONE_DIGITS else []
         undone = _undo_lookalikes(window)
-        if undone != window:
+        if undone != window and _decimal_count(undone) >= _MIN_PHONE_DIGITS:
             variants.append(undone)
         for variant in variants:
             if tries <= 0:
@@ -229,17 +247,39 @@ def _normalized(text: str) -> str:
 # The same patterns run by RE2 (linear time, one pass each) on an ASCII stand-in of the text.
 _FAST_RISKS = tuple((code, compile_bounded(pattern)) for code, pattern in _RISKS)
 _RISK_SET = PatternSet([pattern for _, pattern in _FAST_RISKS])
+# And for text whose whitespace runs were not collapsed (each \s atom there takes a whole run).
+_RUN_RISKS = tuple(compile_bounded(pattern, runs=True) for _, pattern in _RISKS)
+_RUN_SET = PatternSet(list(_RUN_RISKS)) if all(p.fast for p in _RUN_RISKS) else None
 
 
-def classify_request(subject: str, body: str) -> list[RiskCategory]:
+def request_text(subject: str, body: str) -> str:
+    """The text :func:`classify_request` reads: the subject, a line break, the bounded body."""
+    return f"{subject}\n{body[:MAX_TEXT]}"
+
+
+def classify_request(
+    subject: str, body: str, *, text: str | None = None, stand_in: bytes | None = None
+) -> list[RiskCategory]:
     """High-risk request categories in the subject and body, one per code, in a fixed order:
-    credential_reset, mfa_reset, remote_access, patch_install, payment_change, urgency."""
-    # One space for every whitespace run: a phrase split over lines or padded with spaces still
-    # matches, and no ``\s+`` in a pattern ever scans a long run.
-    text = " ".join(_normalized(f"{subject}\n{body[:MAX_TEXT]}").split())
-    stand_in = ascii_stand_in(text)
+    credential_reset, mfa_reset, remote_access, patch_install, payment_change, urgency.
+
+    ``text`` is :func:`request_text` of them and ``stand_in`` its :func:`ascii_stand_in`, when
+    the caller already has them.
+    """
+    # Phrases are matched as if every whitespace run were one space: a phrase split over lines or
+    # padded with spaces still matches. RE2 takes the runs as they are (``_RUN_SET``); Python's re,
+    # for text RE2 cannot take, gets the collapsed text, so no ``\s+`` ever scans a long run.
+    raw = text if text is not None else request_text(subject, body)
+    normalized = _normalized(raw)
+    if normalized is not raw or stand_in is None:
+        stand_in = ascii_stand_in(normalized)
+    if _RUN_SET is not None and stand_in is not None:
+        text = normalized
+        spans = _RUN_SET.search_all(text, stand_in)
+    else:
+        text = " ".join(normalized.split())
+        spans = _RISK_SET.search_all(text, ascii_stand_in(text))
     found: list[RiskCategory] = []
-    spans = _RISK_SET.search_all(text, stand_in)
     for (code, _), span in zip(_FAST_RISKS, spans, strict=True):
         if span is not None:
             evidence = " ".join(text[span[0] : span[1]].split())

@@ -26,6 +26,7 @@ _HEAD, _TAIL = r"(?<!\w)", r"(?!\w)"
 _CASE_TWINS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 # ASCII whitespace in Python's \s that RE2's \s lacks.
 _ASCII_SPACE = bytes.maketrans(b"\x0b\x1c\x1d\x1e\x1f", b"     ")
+_ODD_SPACES = tuple(bytes([b]) for b in b"\x0b\x1c\x1d\x1e\x1f")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Above this share of non-ASCII characters, the stand-in costs more than Python's own search.
 MAX_NON_ASCII_SHARE = 1 / 16
@@ -57,7 +58,11 @@ def ascii_stand_in(text: str) -> bytes | None:
         if len(text.encode("utf-8", "surrogatepass")) - len(text) > len(text) * MAX_NON_ASCII_SHARE:
             return None
         text = _NON_ASCII.sub(lambda m: _stand_in(m.group(0)), text)
-    return text.encode("ascii").translate(_ASCII_SPACE)
+    data = text.encode("ascii")
+    # Most text has none of the odd ASCII spaces: a few memchr scans beat a translate copy.
+    if any(space in data for space in _ODD_SPACES):
+        return data.translate(_ASCII_SPACE)
+    return data
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,32 @@ class BoundedPattern:
         return found.span(self.group) if found is not None else None
 
 
-def compile_bounded(pattern: re.Pattern[str]) -> BoundedPattern:
-    """The :class:`BoundedPattern` for a ``(?<!\\w)(?:...)(?!\\w)`` IGNORECASE pattern."""
+# A whitespace atom of a pattern: ``\s`` with an optional ?, + or * (any other quantifier, a class,
+# literal whitespace, ``.``, ``\W``, ``\D`` or ``\S`` make a pattern unfit for uncollapsed text).
+_SPACE_ATOM = re.compile(r"(?<!\\)((?:\\\\)*)\\s([?+*]?)")
+_RUN_ATOM = {"": r"\s+", "+": r"\s+", "?": r"\s*", "*": r"\s*"}
+_RUNS_UNFIT = re.compile(r"\s|\[|(?<!\\)(?:\\\\)*(?:\.|\\[sWDS])")
+
+
+def _with_runs(inner: str) -> str | None:
+    """``inner`` rewritten to match on text whose whitespace runs are kept what ``inner`` matches
+    on the same text with each run collapsed to one space; None when that is not a safe rewrite."""
+    if re.search(r"\\s(?:[?+*][?+*{]|\{)", inner):
+        return None
+    if _RUNS_UNFIT.search(_SPACE_ATOM.sub(r"\1", inner)):
+        return None
+    return _SPACE_ATOM.sub(lambda m: m.group(1) + _RUN_ATOM[m.group(2)], inner)
+
+
+def compile_bounded(pattern: re.Pattern[str], *, runs: bool = False) -> BoundedPattern:
+    """The :class:`BoundedPattern` for a ``(?<!\\w)(?:...)(?!\\w)`` IGNORECASE pattern.
+
+    With ``runs``, the RE2 twin is meant for text whose whitespace runs were not collapsed: it finds
+    (at the same place, up to whitespace) what the Python pattern finds once every run is one space.
+    Such a pattern is only usable through its RE2 twin: ``fast`` is None when it cannot be made.
+    It is the caller's to make sure no two whitespace atoms of the pattern can match side by side
+    (``a\\s?\\s?b``); the risk patterns' differential tests check theirs.
+    """
     source = pattern.pattern
     shaped = source.startswith(_HEAD) and source.endswith(_TAIL)
     inner = source[len(_HEAD) : -len(_TAIL)] if shaped else ""
@@ -91,6 +120,9 @@ def compile_bounded(pattern: re.Pattern[str]) -> BoundedPattern:
         and not _STAND_INS & set(_QUANTIFIER.sub("", source))  # {0,20} holds no literal 0
         and not any(token in inner for token in _UNSUPPORTED)
     )
+    if usable and runs:
+        inner = _with_runs(inner) or ""
+        usable = bool(inner)
     if not usable:
         return BoundedPattern(pattern, None)
     source = rf"(?:^|\W)(?P<m>{inner})(?:\W|$)"

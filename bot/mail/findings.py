@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from bot.names import Address, InvalidName, parse_address, registrable_domain, to_unicode
@@ -44,6 +45,12 @@ def _words(text: str) -> str:
     return " " + _NON_WORD.sub(" ", folded).strip() + " "
 
 
+@lru_cache(maxsize=4096)
+def _term_words(term: str) -> str:
+    """:func:`_words` of a registry term: the same few terms are read for every message."""
+    return _words(term)
+
+
 def named_vendors(display_name: str, registry: Registry) -> list[Vendor]:
     """Registered vendors whose name, id or alias appears as whole words in ``display_name``."""
     haystack = _words(display_name)
@@ -52,7 +59,7 @@ def named_vendors(display_name: str, registry: Registry) -> list[Vendor]:
     found: list[Vendor] = []
     for vendor in registry.vendors:
         for term in (vendor.name, vendor.id, *vendor.aliases):
-            needle = _words(term)
+            needle = _term_words(term)
             if len(needle.strip()) >= 3 and needle in haystack:
                 found.append(vendor)
                 break

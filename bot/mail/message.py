@@ -320,7 +320,7 @@ def _require_known(scan: HeaderScan) -> None:
 
     The fields a strict scan finds are those of a non-strict one: strictness adds defects only.
     """
-    if not any(f.name.lower() in _KNOWN_HEADERS for f in scan.fields):
+    if not any(f.key in _KNOWN_HEADERS for f in scan.fields):
         raise InputError(
             "this is not an email: no header block with From, To, Subject, Date or Received was "
             "found at the start of the file; send the email saved as .eml"
@@ -384,7 +384,7 @@ def _from_msg(data: bytes) -> ParsedMessage:
 
 
 def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> ParsedMessage:
-    froms = [f for f in scan.fields if f.name.lower() == "from"]
+    froms = [f for f in scan.fields if f.key == "from"]
     author = Author()
     if len(froms) == 1 and not scan.hidden_from:
         author = read_author(froms[0].unfolded)
@@ -409,7 +409,17 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
     )
 
 
+def has_inline_markers(text: str) -> bool:
+    """Whether ``text`` holds an inline-forward marker (``_INLINE_MARKERS``)."""
+    if text.isascii():
+        # Every marker holds one of these phrases; on ASCII text IGNORECASE is lower().
+        lowered = text.lower()
+        if "forwarded message" not in lowered and "original message" not in lowered:
+            return False
+    return _INLINE_MARKERS_FAST.found(text)
+
+
 def _mark_inline_forward(msg: ParsedMessage) -> None:
-    if _INLINE_MARKERS_FAST.found(msg.body_text[:MAX_TEXT_CHARS]):
+    if has_inline_markers(msg.body_text[:MAX_TEXT_CHARS]):
         msg.inline_forward = True
         msg.notes.append(INLINE_NOTE)

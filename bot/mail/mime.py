@@ -18,6 +18,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
+from functools import lru_cache
 
 from bot.mail.htmltext import html_to_text
 from bot.mail.rawheaders import decode_bytes, header_end
@@ -30,6 +31,8 @@ MAX_TEXT_CHARS = 200_000
 MAX_PART_FIELD_BYTES = 4096
 MAX_PART_FIELDS = 100
 MAX_PART_BLOCK_BYTES = 1 << 20
+MAX_CACHED_HEAD = 2048  # longer Content-* blocks are read every time, not kept
+HEAD_CACHE_SIZE = 256
 _FORWARDED_TYPES = ("message/rfc822", "message/global")
 # email.feedparser's headerRE: a line that does not match ends the stdlib's header block.
 _STDLIB_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
@@ -107,6 +110,22 @@ def _headers(block: bytes) -> Message:
     return HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
 
 
+_Head = tuple[Message, str, str | None, str | None]  # headers, content type, filename, boundary
+
+
+def _read_head(text: str) -> _Head:
+    """What the walk reads from a part's Content-* fields (``text``: the decoded capped block)."""
+    headers = HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
+    content_type = headers.get_content_type()
+    boundary = _boundary(headers) if content_type.startswith("multipart/") else None
+    return headers, content_type, _filename(headers), boundary
+
+
+# Most parts carry one of a few Content-* blocks: each is read once. The Message is then shared
+# by every Part that has it, which only ever reads it.
+_head = lru_cache(maxsize=HEAD_CACHE_SIZE)(_read_head)
+
+
 def header_text(headers: Message, name: str) -> str:
     """The first ``name`` header of a part as text ('' when absent)."""
     value = headers.get(name)
@@ -147,11 +166,11 @@ def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
     # A view over the parent's bytes: a multipart body and its parts are not copied; only a
     # leaf's body is, when it is reached.
     end, body_start = header_end(raw)
-    headers = _headers(bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)]))
-    content_type = headers.get_content_type()
-    boundary = _boundary(headers) if content_type.startswith("multipart/") else None
+    text = _capped_block(bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)])).decode("utf-8", "replace")
+    head = _head(text) if len(text) <= MAX_CACHED_HEAD else _read_head(text)
+    headers, content_type, filename, boundary = head
     if boundary is None or depth >= MAX_DEPTH:
-        yield Part(headers, content_type, _filename(headers), bytes(raw[body_start:]))
+        yield Part(headers, content_type, filename, bytes(raw[body_start:]))
         return
     body = memoryview(raw)[body_start:]
     for start, stop in _part_spans(body, boundary):

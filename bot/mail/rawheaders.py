@@ -43,6 +43,8 @@ _BAD_BYTES: tuple[tuple[bytes, str], ...] = (
     (b"\xe2\x80\xa9", "paragraph separator (U+2029)"),
 )
 _OTHER_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+# Printable ASCII, TAB, CR and LF: a field of nothing else holds no bad byte and no control.
+_PLAIN_BYTES = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
 # Fields RFC 5322 section 3.6 allows at most once (From has its own check: multiple_from).
 SINGLE_INSTANCE = (
     "Sender",
@@ -55,6 +57,7 @@ SINGLE_INSTANCE = (
     "In-Reply-To",
     "References",
 )
+_SINGLE_KEYS = tuple((name, name.lower()) for name in SINGLE_INSTANCE)
 # What a header must not hold, found in one linear scan: Cc (C0, DEL, C1) except TAB, no-break
 # space, and the Zl / Zp separators (the only characters of those categories).
 _HEADER_FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00a0\u2028\u2029]")
@@ -84,6 +87,11 @@ class RawField:
     unfolded: str
     value: str
     folded: bool
+    key: str = ""  # the name in lowercase, for look-ups
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.name.lower())
 
 
 @dataclass
@@ -94,31 +102,45 @@ class HeaderScan:
     defects: list[Defect] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hidden_from: int = 0
+    _duplicates: tuple[int, dict[str, list[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def values(self, name: str) -> list[str]:
         """Decoded values of every field called ``name`` (case-insensitive), in order."""
         lowered = name.lower()
-        return [f.value for f in self.fields if f.name.lower() == lowered]
+        return [f.value for f in self.fields if f.key == lowered]
 
     def unfolded(self, name: str) -> list[str]:
         """Unfolded, not yet decoded values of every field called ``name``, in order."""
         lowered = name.lower()
-        return [f.unfolded for f in self.fields if f.name.lower() == lowered]
+        return [f.unfolded for f in self.fields if f.key == lowered]
 
 
 def split_message(data: bytes) -> tuple[bytes, bytes]:
     """Split raw bytes at the first empty line into (header block, body)."""
-    match = _SPLIT.search(data)
-    if match is None:
-        return data, b""
-    return data[: match.start()], data[match.end() :]
+    start, end = header_end(data)
+    return data[:start], data[end:]
 
 
 def header_end(data: bytes | memoryview) -> tuple[int, int]:
     """(end of the header block, start of the body) in raw bytes; both ``len(data)`` when there
-    is no empty line."""
-    match = _SPLIT.search(data)
-    return (len(data), len(data)) if match is None else (match.start(), match.end())
+    is no empty line. The same split as ``_SPLIT.search`` (its first match)."""
+    if not isinstance(data, bytes):
+        match = _SPLIT.search(data)
+        return (len(data), len(data)) if match is None else (match.start(), match.end())
+    # The match starts at the first LF followed by LF or CRLF (with the CR before it, if any):
+    # two C-level finds, the second bounded by the first, instead of a regex tried at every byte.
+    crlf = data.find(b"\n\r\n")
+    lf = data.find(b"\n\n", 0, crlf + 2 if crlf >= 0 else len(data))
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        first, end = lf, lf + 2
+    elif crlf >= 0:
+        first, end = crlf, crlf + 3
+    else:
+        return len(data), len(data)
+    start = first - 1 if first > 0 and data[first - 1] == 0x0D else first
+    return start, end
 
 
 def header_block(data: bytes) -> bytes:
@@ -285,6 +307,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
     if match is None:  # pragma: no cover - callers only pass lines that matched
         return
     name = match.group(1).decode("ascii")
+    key = name.lower()
     if strict and match.group(2):
         scan.defects.append(
             Defect(
@@ -302,7 +325,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
         body = body[:MAX_FIELD_BYTES]
     if strict:
         _check_bytes(scan, name, raw)
-        tag_list = name.lower().endswith(("signature", "seal"))
+        tag_list = key.endswith(("signature", "seal"))
         hidden = [] if tag_list or count == 1 else _HIDDEN.finditer(raw)
         for shown_count, looks in enumerate(hidden):
             shown = looks.group(1).decode("ascii")
@@ -320,7 +343,9 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
     except UnicodeDecodeError:
         text = body.decode("utf-8", "replace")
         scan.notes.append(f"the {name} header holds bytes that are not UTF-8: replaced")
-    unfolded = _FOLD.sub("", text).strip(" \t\r\n")
+    if count > 1:  # every line break is CRLF here: _FOLD.sub("", text) at C level
+        text = text.replace("\r\n ", " ").replace("\r\n\t", "\t")
+    unfolded = text.strip(" \t\r\n")
     value, notes = decode_words(unfolded)
     scan.notes.extend(f"{name} header: {note}" for note in notes)
     if strict and "=?" in unfolded:
@@ -330,19 +355,21 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
                 Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
             )
     scan.fields.append(
-        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1)
+        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1, key=key)
     )
 
 
 def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
-    for needle, label in _BAD_BYTES:
-        if needle in raw:
-            scan.defects.append(Defect("malformed_message", f"{label} in {name} header"))
-    if _LONE_CR.search(raw):
+    odd = bool(raw.translate(None, _PLAIN_BYTES))  # only then can a bad byte or a control be there
+    if odd:
+        for needle, label in _BAD_BYTES:
+            if needle in raw:
+                scan.defects.append(Defect("malformed_message", f"{label} in {name} header"))
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):  # as _LONE_CR.search(raw)
         scan.defects.append(
             Defect("malformed_message", f"a lone carriage return (CR) in {name} header")
         )
-    other = _OTHER_CONTROL.search(raw)
+    other = _OTHER_CONTROL.search(raw) if odd else None
     if other is not None:
         scan.defects.append(
             Defect(
@@ -353,7 +380,7 @@ def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
 
 
 def _check_from(scan: HeaderScan, first_indented: bool) -> None:
-    froms = [f for f in scan.fields if f.name.lower() == "from"]
+    froms = [f for f in scan.fields if f.key == "from"]
     total = len(froms) + scan.hidden_from
     if total > 1:
         hidden = first_indented or scan.hidden_from
@@ -373,11 +400,18 @@ def _check_from(scan: HeaderScan, first_indented: bool) -> None:
 def duplicated_fields(scan: HeaderScan) -> dict[str, list[str]]:
     """Single-instance fields (RFC 5322 section 3.6, From aside) that occur more than once, by
     their canonical name, with every decoded value in order."""
+    cached = scan._duplicates
+    if cached is not None and cached[0] == len(scan.fields):
+        return {name: list(values) for name, values in cached[1].items()}
+    by_name: dict[str, list[str]] = {}
+    for item in scan.fields:
+        by_name.setdefault(item.key, []).append(item.value)
     out: dict[str, list[str]] = {}
-    for canonical in SINGLE_INSTANCE:
-        values = scan.values(canonical)
+    for canonical, key in _SINGLE_KEYS:
+        values = by_name.get(key, [])
         if len(values) > 1:
             out[canonical] = values
+    scan._duplicates = (len(scan.fields), {name: list(values) for name, values in out.items()})
     return out
 
 

@@ -94,11 +94,14 @@ def relaxed_header(name: bytes, value: bytes) -> Header:
     return name.lower().rstrip(), text.strip() + _CRLF
 
 
-def canonical_body(raw: bytes, start: int, relaxed: bool) -> Iterator[bytes]:
+def canonical_body(
+    raw: bytes, start: int, relaxed: bool, *, crlf_only: bool = False
+) -> Iterator[bytes]:
     """The canonical body of ``raw[start:]`` (simple or relaxed), in chunks, as dkimpy has it.
 
     Line ends become CRLF; relaxed drops whitespace at line ends and squeezes runs to one space;
     trailing empty lines go, and one CRLF ends the body (the relaxed empty body stays empty).
+    ``crlf_only`` says the caller knows every LF of the body follows a CR.
     """
     pos, end = start, len(raw)
     pending = 0  # CRLFs held back: they are dropped if nothing but CRLFs follows
@@ -109,7 +112,7 @@ def canonical_body(raw: bytes, start: int, relaxed: bool) -> Iterator[bytes]:
         if stop < end and raw[stop - 1] == 0x0D and raw[stop] == 0x0A:  # keep CRLF together
             stop = stop - 1 if stop - 1 > pos else stop + 1
         piece = raw[pos:stop]
-        if piece.count(b"\n") != piece.count(_CRLF):  # bare LFs: make every line end CRLF
+        if not crlf_only and piece.count(b"\n") != piece.count(_CRLF):  # bare LFs: all CRLF
             piece = piece.replace(_CRLF, b"\n").replace(b"\n", _CRLF)
         pos = stop
         if relaxed:
@@ -197,12 +200,16 @@ class SignedMessage:
         self.raw = raw
         end, self.body_start = _header_end(raw)
         self.headers: list[Header] = parse_header(raw[:end])
+        self.names = [
+            name.lower() for name, _ in self.headers
+        ]  # as relaxed canonicalization has them
         self._relaxed: list[Header] | None = None
         self._hashes: dict[BodyKey, bytes] = {}
         self._lengths: dict[str, int] = {}
         self._lock = threading.Lock()
         self.bytes_hashed = 0
         self.body_passes = 0
+        self._crlf_only: bool | None = None
 
     @classmethod
     def of(cls, message: bytes | SignedMessage) -> SignedMessage:
@@ -218,7 +225,9 @@ class SignedMessage:
 
     def fields(self, name: bytes) -> list[Header]:
         """Header fields named ``name`` (lowercase), top first."""
-        return [(n, v) for n, v in self.headers if n.lower() == name]
+        return [
+            field for field, lower in zip(self.headers, self.names, strict=True) if lower == name
+        ]
 
     def body_hash(self, canon: str, hash_name: str, length: int | None) -> tuple[bytes | None, int]:
         """(digest of the canonical body, cut at ``length``; its full length).
@@ -239,8 +248,7 @@ class SignedMessage:
         """The body hashes the message's DKIM and ARC signatures will ask for."""
         out: set[BodyKey] = set()
         seen = 0
-        for name, value in self.headers:
-            lower = name.lower()
+        for (_, value), lower in zip(self.headers, self.names, strict=True):
             if lower not in SIGNATURE_FIELDS:
                 continue
             seen += 1
@@ -270,7 +278,13 @@ class SignedMessage:
             feeds.append(_Feed(hash_name, limits, whole))
         total = 0
         self.body_passes += 1
-        for piece in canonical_body(self.raw, self.body_start, canon == "relaxed"):
+        if self._crlf_only is None:  # checked once for every canonicalization of the body
+            start = self.body_start
+            self._crlf_only = self.raw.count(b"\n", start) == self.raw.count(_CRLF, start)
+        pieces = canonical_body(
+            self.raw, self.body_start, canon == "relaxed", crlf_only=self._crlf_only
+        )
+        for piece in pieces:
             total += len(piece)
             for feed in feeds:
                 if not feed.done():

@@ -9,12 +9,15 @@ dkim-quoted-printable decoding that ``i=`` (and ``z=``) use (§2.11).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 _FWS = b" \t\r\n"
 _NAME_FIRST = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _NAME_REST = _NAME_FIRST + b"0123456789_"
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 MAX_TAGS = 64
+MAX_CACHED_BYTES = 4096
+CACHE_SIZE = 256
 
 
 class TagListError(ValueError):
@@ -42,7 +45,28 @@ def _show(value: bytes, limit: int = 40) -> str:
 
 
 def parse_tag_list(raw: bytes) -> TagList:
-    """Parse ``raw`` (a header value or TXT record); raise :class:`TagListError` if malformed."""
+    """Parse ``raw`` (a header value or TXT record); raise :class:`TagListError` if malformed.
+
+    A message's signature is read more than once (the body-hash plan, then its verification), and
+    ARC fields too: short lists are parsed once and kept (the result is shared: never mutate it).
+    """
+    if len(raw) > MAX_CACHED_BYTES:
+        return _parse(raw)
+    parsed = _parse_cached(raw)
+    if isinstance(parsed, str):
+        raise TagListError(parsed)
+    return parsed
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _parse_cached(raw: bytes) -> TagList | str:
+    try:
+        return _parse(raw)
+    except TagListError as exc:
+        return str(exc)
+
+
+def _parse(raw: bytes) -> TagList:
     tags: dict[bytes, bytes] = {}
     spans: dict[bytes, tuple[int, int]] = {}
     pos, end = 0, len(raw)

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.mail.arrival import Arrival, Envelope
 from bot.mail.authenticate import Authentication, authenticate
-from bot.mail.content import PhoneMention, RiskCategory, classify_request, find_phone_numbers
+from bot.mail.content import (
+    MAX_TEXT,
+    PhoneMention,
+    RiskCategory,
+    classify_request,
+    find_phone_numbers,
+)
+from bot.mail.fastscan import ascii_stand_in
 from bot.mail.findings import display_name_reasons, phone_reasons, reply_to_reasons, risk_reasons
 from bot.mail.message import Attached, ParsedMessage
 from bot.mail.verdict import auth_reasons
@@ -75,10 +82,17 @@ def _content(
     phones: dict[str, PhoneMention] = {}
     risks: dict[str, RiskCategory] = {}
     for item in messages:
-        for phone in find_phone_numbers(f"{item.subject}\n{item.body_text}", DEFAULT_REGION):
-            phones.setdefault(phone.e164, phone)
-        for risk in classify_request(item.subject, item.body_text):
+        text = f"{item.subject}\n{item.body_text}"
+        # One text and one ASCII stand-in for both scans (classify_request reads a bounded body).
+        shared = len(item.body_text) <= MAX_TEXT
+        stand_in = ascii_stand_in(text) if shared and text.isascii() else None
+        found = classify_request(
+            item.subject, item.body_text, text=text if shared else None, stand_in=stand_in
+        )
+        for risk in found:
             risks.setdefault(risk.code, risk)
+        for phone in find_phone_numbers(text, DEFAULT_REGION, stand_in=stand_in):
+            phones.setdefault(phone.e164, phone)
     return list(phones.values()), list(risks.values())
 
 

@@ -6,7 +6,7 @@ import random
 import re
 import sys
 
-from bot.mail import fastscan
+from bot.mail import content, fastscan
 from bot.mail.content import _FAST_RISKS, _RISKS, _normalized, classify_request
 
 ALL_NON_ASCII = "".join(chr(c) for c in range(0x80, sys.maxunicode + 1))
@@ -125,8 +125,84 @@ def test_classify_request_agrees_with_python_re_on_random_text() -> None:
         assert got == _reference("Subject", body), repr(body)
 
 
+def _collapsed_reference(subject: str, body: str) -> list[tuple[str, str]]:
+    text = " ".join(_normalized(f"{subject}\n{body}").split())
+    out = []
+    for code, pattern in _RISKS:
+        match = pattern.search(text)
+        if match is not None:
+            out.append((code, " ".join(match.group(0).split())))
+    return out
+
+
+RUNS = (
+    " ",
+    "  ",
+    " \r\n ",
+    "\r\n",
+    "\n\n\t",
+    "\t \x0b",
+    "\x1c ",
+    "\u2028\u00a0",
+    "",
+    "-",
+    ".",
+    ", ",
+)
+PHRASES = (
+    "team",
+    "viewer",
+    "teamviewer",
+    "reset",
+    "your",
+    "account",
+    "password",
+    "passwords",
+    "wire",
+    "transfer",
+    "within",
+    "15",
+    "minutes",
+    "the",
+    "next",
+    "hour",
+    "end",
+    "of",
+    "day",
+    "install",
+    "remote",
+    "agent",
+    "one",
+    "time",
+    "code",
+    "new",
+    "bank",
+    "number",
+    "details",
+    "x",
+)
+
+
+def test_whitespace_runs_match_as_if_collapsed() -> None:
+    # classify_request runs RE2 on the text with its whitespace runs; the answer must be Python's
+    # on the text with every run collapsed to one space.
+    assert content._RUN_SET is not None
+    rng = random.Random(17)
+    for _ in range(4000):
+        words = [rng.choice(PHRASES + PIECES) for _ in range(rng.randint(1, 14))]
+        body = rng.choice(RUNS) + "".join(w + rng.choice(RUNS) for w in words)
+        got = [(r.code, r.evidence) for r in classify_request("Subject", body)]
+        assert got == _collapsed_reference("Subject", body), repr(body)
+
+
+def test_runs_rewrite_refuses_what_it_cannot_keep() -> None:
+    for inner in (r"a\s{2}b", r"a\s+?b", r"a.b", r"a\Wb", r"a[\s]b", "a b", r"a\Sb", r"a\Db"):
+        assert fastscan._with_runs(inner) is None, inner
+    assert fastscan._with_runs(r"a\s?b\s(?:c\s+d)") == r"a\s*b\s+(?:c\s+d)"
+
+
 def test_inline_forward_markers_found_as_python_finds_them() -> None:
-    from bot.mail.message import _INLINE_MARKERS, _INLINE_MARKERS_FAST
+    from bot.mail.message import _INLINE_MARKERS, _INLINE_MARKERS_FAST, has_inline_markers
 
     assert _INLINE_MARKERS_FAST.fast is not None
     pieces = (
@@ -146,12 +222,15 @@ def test_inline_forward_markers_found_as_python_finds_them() -> None:
         "\u0130",
         "x",
         "forwarded  message",
+        "FoRwArDeD mEsSaGe",
+        "Original Message",
     )
     rng = random.Random(5)
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
         expected = _INLINE_MARKERS.search(text) is not None
         assert _INLINE_MARKERS_FAST.found(text) is expected, repr(text)
+        assert has_inline_markers(text) is expected, repr(text)
 
 
 def test_patterns_re2_cannot_take_stay_with_python() -> None:

@@ -66,3 +66,53 @@ def test_control_name() -> None:
     assert control_name("a\u00a0b") == "no-break space (U+00A0)"
     assert control_name("a\u2029b") == "paragraph separator (U+2029)"
     assert control_name("a\x85b") == "control character U+0085"
+
+
+def test_header_end_finds_what_the_split_regex_finds() -> None:
+    import random
+
+    from bot.mail.rawheaders import _SPLIT, header_end
+
+    rng = random.Random(11)
+    pieces = (b"a", b": ", b"\r", b"\n", b"\r\n", b"\n\n", b"\r\n\r\n", b"\n\r\n", b"\r\r", b" ")
+    for _ in range(5000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        match = _SPLIT.search(data)
+        expected = (len(data), len(data)) if match is None else (match.start(), match.end())
+        assert header_end(data) == expected, data
+        assert header_end(memoryview(data)) == expected, data
+
+
+def test_control_checks_agree_with_their_patterns() -> None:
+    import random
+
+    from bot.mail.rawheaders import _LONE_CR, _OTHER_CONTROL, HeaderScan, _check_bytes
+
+    rng = random.Random(12)
+    pieces = (b"x", b"\r", b"\n", b"\r\n", b"\x01", b"\x08", b"\x0e", b"\x1f", b"\x7f", b"\t")
+    for _ in range(3000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        scan = HeaderScan()
+        _check_bytes(scan, "X", raw)
+        got = [d.message for d in scan.defects]
+        assert ("a lone carriage return (CR) in X header" in got) is bool(_LONE_CR.search(raw))
+        other = _OTHER_CONTROL.search(raw)
+        assert any(m.startswith("control character") for m in got) is (other is not None)
+        if other is not None:
+            assert f"control character 0x{other.group(0)[0]:02X} in X header" in got
+
+
+def test_folded_fields_unfold_as_the_fold_pattern_does() -> None:
+    import random
+
+    from bot.mail.rawheaders import _FOLD, scan_headers
+
+    rng = random.Random(13)
+    pieces = ("a", " ", "\t", "\r", "\r\n ", "\r\n\t", "\n ", "\r\r\n ", "=?x", ";")
+    for _ in range(3000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        block = ("Subject: " + value + "\r\nTo: b").encode()
+        scan = scan_headers(block, strict=False)
+        field = scan.fields[0]
+        text = field.raw.decode()[len("Subject:") :]
+        assert field.unfolded == _FOLD.sub("", text).strip(" \t\r\n"), repr(value)
