@@ -6,7 +6,9 @@ is rolled back alone and its caller gets the exception), then one ``COMMIT``: un
 messages share one fsync and one wake-up of the loop, instead of a thread hop and an fsync each.
 A caller is answered only after the commit that made its work durable. Work that may be lost
 on a power cut without harm (``durable=False``: a lease, a note that repeats itself) commits
-without an fsync (WAL, ``synchronous=NORMAL``) unless its batch holds durable work too.
+without an fsync (WAL, ``synchronous=NORMAL``): it runs at once on the caller's own thread when
+the database's write lock is free (no hand-over to the thread and back; nothing waits for a
+disk), else in the thread's next batch.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["BatchWriter", "connect"]
 
@@ -86,7 +88,10 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.batches = 0  # committed batches so far (tests read it)
+        self.inline = 0  # pieces of work run at once on the caller's thread (tests read it)
         self._sync = "FULL"  # the connection's synchronous setting (connect() sets FULL)
+        self._direct: sqlite3.Connection | None = None  # for work run on the caller's thread
+        self._direct_lock = threading.Lock()
 
     async def run(self, work: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         """Run ``work(connection)`` in the next batch; its result once the batch is committed
@@ -94,6 +99,10 @@ class BatchWriter:
 
         sqlite3.Error from the work or the commit is raised here, as are the work's own errors.
         """
+        if not durable:
+            done, value = self._run_direct(work)
+            if done:
+                return cast(T, value)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._ready:
@@ -116,6 +125,41 @@ class BatchWriter:
             self._ready.notify()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        with self._direct_lock:
+            if self._direct is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._direct.close()
+                self._direct = None
+
+    def _run_direct(self, work: Callable[[sqlite3.Connection], Any]) -> tuple[bool, Any]:
+        """Run non-durable ``work`` now in its own transaction if the write lock is free and no
+        other thread is using the direct connection; (False, None) when it cannot (the batch
+        thread takes it then)."""
+        if self._closed or not self._direct_lock.acquire(blocking=False):
+            return False, None
+        try:
+            conn = self._direct
+            if conn is None:
+                conn = sqlite3.connect(
+                    self.path, timeout=0, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA synchronous=NORMAL")  # no fsync: never waits for a disk
+                conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: the batch thread's
+                self._direct = conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # locked by the batch thread or another process
+                return False, None
+            try:
+                value = work(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            self.inline += 1
+            return True, value
+        finally:
+            self._direct_lock.release()
 
     # -- in the thread ----------------------------------------------------------------------
 

@@ -107,3 +107,33 @@ def test_one_shared_writer_per_file_until_the_last_holder_gives_it_back(tmp_path
     again = BatchWriter.shared(path)
     assert again is not queue
     again.release()
+
+
+def test_work_that_need_not_survive_a_power_cut_runs_at_once_when_the_lock_is_free(
+    tmp_path: Path,
+) -> None:
+    writer, path = _writer(tmp_path)
+
+    def insert(conn: sqlite3.Connection, key: str) -> str:
+        conn.execute("INSERT INTO t VALUES (?, 1)", (key,))
+        return key
+
+    assert asyncio.run(writer.run(functools.partial(insert, key="a"), durable=False)) == "a"
+    assert writer.inline == 1 and writer.batches == 0  # no hand-over to the thread
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+    async def blocked() -> str:
+        task = asyncio.ensure_future(writer.run(functools.partial(insert, key="b"), durable=False))
+        await asyncio.sleep(0.2)
+        assert not task.done()  # the batch thread waits for the lock; the loop does not
+        other.execute("COMMIT")
+        return await task
+
+    assert asyncio.run(blocked()) == "b"
+    assert writer.inline == 1 and writer.batches == 1
+    with pytest.raises(sqlite3.IntegrityError):  # the work's own error, from either path
+        asyncio.run(writer.run(functools.partial(insert, key="a"), durable=False))
+    rows = sqlite3.connect(path).execute("SELECT k FROM t ORDER BY k").fetchall()
+    assert rows == [("a",), ("b",)]
+    writer.close()
