@@ -172,8 +172,17 @@ class RedisWorkQueue:
 
     async def ack(self, job: Job) -> None:
         """Done: acknowledge and delete the entry (the body is not kept)."""
+        await self._ack(job, None)
+
+    async def finish_and_ack(self, job: Job, ts: str) -> None:
+        """Record the posted card's timestamp and acknowledge ``job``, in one transaction."""
+        await self._ack(job, ts)
+
+    async def _ack(self, job: Job, ts: str | None) -> None:
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
+                if ts is not None:
+                    pipe.hset(f"{self.posts}:{job.id}", mapping={"state": "posted", "ts": ts})
                 pipe.xack(self.stream, self.group, job.handle)
                 pipe.xdel(self.stream, job.handle)
                 pipe.hdel(self.errors, job.id)

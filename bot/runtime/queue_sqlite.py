@@ -131,6 +131,17 @@ class SqliteWorkQueue:
         """Done: delete the job."""
         await self._call(lambda c: c.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,)))
 
+    async def finish_and_ack(self, job: Job, ts: str) -> None:
+        """Record the posted card's timestamp and delete the job, in one transaction."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE inbound_posts SET state = 'posted', ts = ? WHERE id = ?", (ts, job.id)
+            )
+            conn.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,))
+
+        await self._call(run)
+
     async def release(self, job: Job) -> None:
         """Give a job back at once; this delivery does not count as an attempt."""
         await self._call(

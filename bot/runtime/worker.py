@@ -171,7 +171,7 @@ class InboundWorker:
         self, job: Job, report: Report | None, error: str | None, *, ack: bool = False
     ) -> None:
         """Post the card unless it was posted; with ``ack``, record it and acknowledge the job
-        together (one transaction where the queue batches its writes)."""
+        in one transaction."""
         record = await self.queue.begin_post(job.id, self.consumer)
         if record is not None and record.state == "posted":
             if ack:
@@ -186,7 +186,7 @@ class InboundWorker:
         if ts is None:
             ts = await self.post_card(job, report, error)
         if ack:
-            await asyncio.gather(self.queue.finish_post(job.id, ts), self.queue.ack(job))
+            await self.queue.finish_and_ack(job, ts)
         else:
             await self.queue.finish_post(job.id, ts)
 

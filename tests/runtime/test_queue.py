@@ -68,6 +68,16 @@ async def test_post_record_makes_posting_idempotent(queue):
     assert done is not None and done.state == "posted" and done.ts == "171.1"
 
 
+async def test_finish_and_ack_records_the_card_and_removes_the_job_together(queue):
+    await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=200)
+    assert await queue.begin_post(job.id, "w1") is None
+    await queue.finish_and_ack(job, "172.2")
+    assert await queue.depth() == 0
+    done = await queue.begin_post(job.id, "w2")
+    assert done is not None and done.state == "posted" and done.ts == "172.2"
+
+
 def _report(body: bytes) -> Report:
     return Report(
         target=body.decode()[:20], kind=Kind.MESSAGE, verdict=Verdict.UNVERIFIED, reasons=[]

@@ -217,6 +217,9 @@ async def test_the_gate_worker_posts_a_card_when_time_runs_out(
         async def ack(self, job: Job) -> None:
             return None
 
+        async def finish_and_ack(self, job: Job, ts: str) -> None:
+            return None
+
     async def post(job: Job, report: Report | None, error: str | None) -> str:
         posted.append(report)
         return "1.0"
