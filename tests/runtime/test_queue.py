@@ -298,3 +298,20 @@ def test_an_error_is_described_on_one_printable_line():
     text = describe(ValueError("bad\r\nheader \x1b[31mred\x1b[0m \u0085" + "x" * 1000))
     assert text.startswith("ValueError: bad header ?[31mred?[0m")
     assert text.isprintable() and len(text) == 300
+
+
+async def test_draining_a_backlog_keeps_the_sqlite_log_bounded(tmp_path) -> None:
+    # leases and acknowledgements commit without an fsync, on the caller's thread; the write-ahead
+    # log must still be checkpointed when no new mail (a synced write) arrives meanwhile
+    path = tmp_path / "q.sqlite3"
+    queue = SqliteWorkQueue(path)
+    body = bytes(range(256)) * 120  # 30 KB
+    for _ in range(300):
+        await queue.enqueue(body)
+    for _ in range(300):
+        (job,) = await queue.claim("w1", block_ms=0)
+        await queue.begin_post(job.id, "w1")
+        await queue.finish_and_ack(job, "1.0")
+    assert await queue.depth() == 0
+    assert (tmp_path / "q.sqlite3-wal").stat().st_size < 8_000_000  # ~18 MB unchecked
+    await queue.close()
