@@ -2,7 +2,8 @@
 // from the same in-memory snapshot deskguard uses. Start-up (imports, reading the corpus) is excluded
 // from the figures: only the loop over messages is timed, round by round.
 //
-//   node authenticate.mjs CORPUS.json ROUNDS > results.json
+//   node authenticate.mjs CORPUS.json ROUNDS > results.json   (bench_vs_mailauth.py runs ROUNDS=1 per
+//   round, alternating with deskguard's rounds, so that both see the machine in the same state)
 import { readFileSync } from 'node:fs';
 import { authenticate } from 'mailauth';
 
@@ -48,8 +49,8 @@ async function one(m) {
   });
 }
 
-// warm-up: the JIT and module caches, as deskguard's warm-up does
-for (const m of messages.slice(0, 20)) await one(m);
+// warm-up (not timed): the JIT and module caches, one pass over every message, as deskguard's
+for (const m of messages) await one(m);
 
 const timings = [];
 let last = [];
