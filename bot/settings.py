@@ -16,7 +16,7 @@ import ipaddress
 import os
 import re
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -199,13 +199,9 @@ class Settings(BaseModel):
     @cached_property
     def secret_environ(self) -> Mapping[str, str]:
         """Variables as settings read them: the process environment first, then ``.env``."""
-        from dotenv import dotenv_values  # only when a registry secret is read
-
         dotenv: dict[str, str] = {}
-        for path in reversed(self._dotenv_files):  # like pydantic-settings: later files win
-            if path.is_file():
-                values = dotenv_values(path, encoding=ENV_FILE_ENCODING)
-                dotenv.update({k: v for k, v in values.items() if v is not None})
+        for values in _dotenv_files_read(self._dotenv_files):  # later files win
+            dotenv.update({k: v for k, v in values.items() if v is not None})
         return ChainMap(cast("dict[str, str]", os.environ), dotenv)
 
     def secret(self, name: str) -> str | None:
@@ -268,16 +264,21 @@ def _field_values(model: type[BaseModel], variables: Mapping[str, str | None]) -
     return data
 
 
-def _read_dotenv(files: tuple[Path, ...]) -> dict[str, str | None]:
-    """The variables of the env files that exist, later files winning."""
-    variables: dict[str, str | None] = {}
+def _dotenv_files_read(files: tuple[Path, ...]) -> Iterator[dict[str, str | None]]:
+    """Each env file that exists, read, in order (later ones win where their caller merges)."""
     for file in files:
         path = file.expanduser()
         if path.is_file() or path.is_fifo():
             from dotenv import dotenv_values  # only when there is a file to read
 
-            values = dotenv_values(path, encoding=ENV_FILE_ENCODING)
-            variables.update({k.lower(): v for k, v in values.items()})
+            yield dict(dotenv_values(path, encoding=ENV_FILE_ENCODING))
+
+
+def _read_dotenv(files: tuple[Path, ...]) -> dict[str, str | None]:
+    """The env files' variables for the fields (names in lower case), later files winning."""
+    variables: dict[str, str | None] = {}
+    for values in _dotenv_files_read(files):
+        variables.update({k.lower(): v for k, v in values.items()})
     return variables
 
 
