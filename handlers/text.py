@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.names import ends_in_public_suffix
 from bot.registry import Registry
@@ -62,13 +63,7 @@ def safe(text: str, keep: frozenset[str] = frozenset(), limit: int = MAX_LINE) -
     return escape(defang_text(_LINE_BREAKS.sub(" ", clipped), keep))
 
 
-_last_registered: list[tuple[Registry, frozenset[str]]] = []  # the registry seen last
-
-
+@lru_cache(maxsize=1)  # the registry in force: every card asks
 def registered_domains(registry: Registry) -> frozenset[str]:
     """Every registered vendor domain (left clickable in reports)."""
-    if _last_registered and _last_registered[0][0] is registry:
-        return _last_registered[0][1]
-    domains = frozenset(d for v in registry.vendors for d in v.domains)
-    _last_registered[:] = [(registry, domains)]
-    return domains
+    return frozenset(d for v in registry.vendors for d in v.domains)
