@@ -267,8 +267,8 @@ class VerifyPool:
         if not self._running.acquire(blocking=False):
             return None
         try:
-            version, _ = self._current_registry()
-            slot = self._take_ready(version)
+            version = self._version_in_force()
+            slot = None if version is None else self._take_ready(version)
             if slot is None:
                 return None
             self.from_loop += 1
@@ -305,6 +305,17 @@ class VerifyPool:
             raise
         self._give_back(slot)
         return answer
+
+    def _version_in_force(self) -> int | None:
+        """The registry version workers hold when it is still the one in force; None when a
+        reload is not yet pickled (the thread path does that, off the loop) or is being so."""
+        if not self._registry_lock.acquire(blocking=False):
+            return None
+        try:
+            current = self._holder.registry is self._registry
+            return self._registry_version if current else None
+        finally:
+            self._registry_lock.release()
 
     def _take_ready(self, version: int) -> _Slot | None:
         """An idle live worker that already has registry ``version``, or None."""
