@@ -129,16 +129,14 @@ class SqliteWorkQueue:
 
     async def ack(self, job: Job) -> None:
         """Done: delete the job."""
-        await self._call(lambda c: c.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,)))
+        await self._call(lambda c: _delete_job(c, job.id))
 
     async def finish_and_ack(self, job: Job, ts: str) -> None:
         """Record the posted card's timestamp and delete the job, in one transaction."""
 
         def run(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE inbound_posts SET state = 'posted', ts = ? WHERE id = ?", (ts, job.id)
-            )
-            conn.execute("DELETE FROM inbound_queue WHERE id = ?", (job.id,))
+            _record_post(conn, job.id, ts)
+            _delete_job(conn, job.id)
 
         await self._call(run)
 
@@ -249,11 +247,7 @@ class SqliteWorkQueue:
 
     async def finish_post(self, job_id: str, ts: str) -> None:
         """Record the posted card's timestamp."""
-        await self._call(
-            lambda c: c.execute(
-                "UPDATE inbound_posts SET state = 'posted', ts = ? WHERE id = ?", (ts, job_id)
-            )
-        )
+        await self._call(lambda c: _record_post(c, job_id, ts))
 
     async def ping(self) -> None:
         """Raise StoreError when the database cannot be opened."""
@@ -262,3 +256,11 @@ class SqliteWorkQueue:
     async def close(self) -> None:
         """Finish the work given, then close the writer's connection."""
         await asyncio.to_thread(self._writer.release)
+
+
+def _record_post(conn: sqlite3.Connection, job_id: str, ts: str) -> None:
+    conn.execute("UPDATE inbound_posts SET state = 'posted', ts = ? WHERE id = ?", (ts, job_id))
+
+
+def _delete_job(conn: sqlite3.Connection, job_id: str) -> None:
+    conn.execute("DELETE FROM inbound_queue WHERE id = ?", (job_id,))
