@@ -52,4 +52,8 @@ class TransitionRefused(StoreError):
 
 
 class SlackApiError(DeskguardError):
-    """Slack's Web API failed after retries."""
+    """Slack's Web API failed after retries. ``transient``: Slack could not be reached or was
+    overloaded (a network error, HTTP 429 or 5xx) and a later attempt may succeed; otherwise Slack
+    refused this call (a bad channel or token, blocks it will not take)."""
+
+    transient: bool = True

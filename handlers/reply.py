@@ -33,9 +33,10 @@ ROUTE_MESSAGE = "chat.postMessage"
 class DeliveryError(SlackApiError):
     """Slack refused or failed an answer after retries; ``route`` names the way it was sent."""
 
-    def __init__(self, route: str, detail: str) -> None:
+    def __init__(self, route: str, detail: str, *, transient: bool = True) -> None:
         self.route = route
         self.detail = detail
+        self.transient = transient
         super().__init__(f"{route} failed: {detail}")
 
 
@@ -99,7 +100,11 @@ async def web_call(method: Any, route: str, **kwargs: Any) -> dict[str, Any]:
     except SdkApiError as exc:
         status = exc.response.status_code
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-        raise DeliveryError(route, f"Slack answered HTTP {status} {error or ''}".strip()) from exc
+        raise DeliveryError(
+            route,
+            f"Slack answered HTTP {status} {error or ''}".strip(),
+            transient=status == 429 or status >= 500,
+        ) from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DeliveryError(route, f"Slack could not be reached: {type(exc).__name__}") from exc
     data = response.data

@@ -105,7 +105,11 @@ class InboundWorker:
                 await self.process(job)
             except asyncio.CancelledError:
                 raise
-            except SlackApiError as exc:  # Slack's fault, not the message's: not an attempt
+            except SlackApiError as exc:
+                if not exc.transient:  # Slack refuses this card: it counts, and ends in give_up
+                    await self._failed(job, exc)
+                    return
+                # Slack's fault, not the message's: not an attempt
                 log.warning(
                     "inbound card not delivered; will retry",
                     extra={"job_id": job.id, "error": describe(exc)},
@@ -113,16 +117,7 @@ class InboundWorker:
                 await self.queue.fail(job, describe(exc), counts=False)
                 self._count("retry")
             except Exception as exc:  # a message must never stop the worker
-                error = describe(exc)
-                log.warning(
-                    "inbound job failed",
-                    extra={"job_id": job.id, "attempts": job.attempts, "error": error},
-                )
-                if job.attempts >= self.max_attempts:
-                    await self.give_up(job, error)
-                else:
-                    await self.queue.fail(job, error)
-                    self._count("retry")
+                await self._failed(job, exc)
         except asyncio.CancelledError:
             await self.queue.release(job)
             raise
@@ -131,6 +126,19 @@ class InboundWorker:
                 "inbound job left for a later attempt",
                 extra={"job_id": job.id, "error": describe(exc)},
             )
+
+    async def _failed(self, job: Job, exc: Exception) -> None:
+        """An attempt failed: try again later, or give up after ``max_attempts``."""
+        error = describe(exc)
+        log.warning(
+            "inbound job failed",
+            extra={"job_id": job.id, "attempts": job.attempts, "error": error},
+        )
+        if job.attempts >= self.max_attempts:
+            await self.give_up(job, error)
+        else:
+            await self.queue.fail(job, error)
+            self._count("retry")
 
     async def give_up(self, job: Job, error: str) -> None:
         """Post one "could not be verified" card with ``error``, then dead-letter the job."""

@@ -292,6 +292,28 @@ async def test_release_and_slack_failures_do_not_count_as_attempts(queue):
     assert await queue.dead_letter_count() == 0 and await queue.depth() == 0
 
 
+async def test_a_card_slack_refuses_counts_and_ends_in_one_answer(queue):
+    from bot.errors import SlackApiError
+
+    refused = SlackApiError("chat.postMessage failed: Slack answered HTTP 200 invalid_blocks")
+    refused.transient = False
+    outcomes = ["refused", "ok"]
+    cards: list[str | None] = []
+
+    async def post(job, report, error) -> str:
+        if outcomes.pop(0) == "refused":
+            raise refused
+        cards.append(error)
+        return "ts"
+
+    await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=200)
+    worker = InboundWorker(queue, _verify, post, consumer="w1", block_ms=50, max_attempts=1)
+    await worker.process_safely(job)  # not Slack being down: the attempt counts
+    assert len(cards) == 1 and "invalid_blocks" in (cards[0] or "")  # the give-up card
+    assert await queue.dead_letter_count() == 1 and await queue.depth() == 0
+
+
 def test_an_error_is_described_on_one_printable_line():
     from bot.runtime.worker import describe
 
