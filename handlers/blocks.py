@@ -43,7 +43,8 @@ MAX_VENDOR_TEXT = 100
 MAX_SECTION = 2900  # Slack's limit is 3000 characters per section text
 MAX_REASONS = 6
 PASTE_MAX_CHARS = 3000  # Slack's limit for a plain_text_input
-MAX_START_SUMMARY = 1500  # a button value is at most 2000 characters
+MAX_START_SUMMARY = 1500
+MAX_BUTTON_VALUE = 2000  # Slack's limit, counted on the JSON text
 
 VERDICT_LABEL = {
     Verdict.VERIFIED: (":white_check_mark:", "Verified"),
@@ -171,7 +172,12 @@ def start_request_value(report: Report, entry_id: str | None, summary: str | Non
     }
     if summary:
         value["summary"] = summary[:MAX_START_SUMMARY]
-    return json.dumps(value, separators=(",", ":"))
+    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    while len(encoded) > MAX_BUTTON_VALUE and value.get("summary"):  # quotes, \n escape longer
+        kept = value["summary"] or ""
+        value["summary"] = kept[: len(kept) - (len(encoded) - MAX_BUTTON_VALUE)]
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return encoded
 
 
 def callback_text(report: Report) -> str | None:

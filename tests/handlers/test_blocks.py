@@ -165,3 +165,11 @@ def test_unwrapped_forward_names_who_forwarded_it() -> None:
     )
     shown = _dump(bk.report_blocks(report, entry_id="e1"))
     assert "*Forwarded by:* ana@corp[.]example" in shown
+
+
+def test_a_long_request_in_any_script_fits_the_start_button() -> None:
+    for summary in ("請求書の支払い先を変更してください" * 60, 'a "quoted"\nline ' * 200):
+        value = bk.start_request_value(_report(), "e1", summary)
+        assert len(value) <= bk.MAX_BUTTON_VALUE
+        kept = json.loads(value)["summary"]
+        assert summary.startswith(kept) and len(kept) > 500
