@@ -204,7 +204,7 @@ class SignedMessage:
             name.lower() for name, _ in self.headers
         ]  # as relaxed canonicalization has them
         self._relaxed: list[Header] | None = None
-        self._hashes: dict[BodyKey, bytes] = {}
+        self._hashes: dict[BodyKey, bytes | None] = {}  # None: an l= past the body
         self._lengths: dict[str, int] = {}
         self._lock = threading.Lock()
         self.bytes_hashed = 0
@@ -295,6 +295,8 @@ class SignedMessage:
                 self._hashes[(canon, feed.hash_name, None)] = feed.hasher.digest()
             for limit, digest in feed.at.items():
                 self._hashes[(canon, feed.hash_name, limit)] = digest
+        for key in keys:  # an l= past the body's end: known now (None), never hashed again
+            self._hashes.setdefault(key, None)
 
 
 def select_headers(headers: list[Header], names: list[bytes]) -> list[Header]:

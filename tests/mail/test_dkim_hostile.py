@@ -102,3 +102,23 @@ def test_mutated_signed_and_sealed_messages_never_raise(
         outcomes.add("arc-" + arc.cv)
     # The mutations reach every kind of outcome, not just one early refusal.
     assert {"pass", "fail", "permerror", "arc-pass", "arc-fail"} <= outcomes
+
+
+def test_lengths_past_the_body_do_not_hash_it_again_for_each_signature(
+    resolver: Resolver, dns_server: TestDNSServer
+) -> None:
+    mailsign.publish(dns_server, D, "s1", mailsign.rsa_key(2048))
+    message = mailsign.build(body="short line\r\n" * 100_000)
+    bogus = [
+        f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={D}; s=s1; l={10**12 + n};"
+        " h=from:to:subject; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"
+        " b=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+        for n in range(MAX_SIGNATURES)
+    ]
+    msg = SignedMessage(mailsign.prepend(message, *bogus))
+
+    results = verify_dkim(msg, resolver)
+
+    assert len(results) == MAX_SIGNATURES
+    assert all(r.result != "pass" for r in results)
+    assert msg.body_passes == 1  # every l= is past the end: known after the first pass
