@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import string
 
 _BLOCK = frozenset(
     {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "hr"}
@@ -17,9 +18,13 @@ _BLOCK = frozenset(
 _RAW_TEXT = frozenset({"script", "style", "title", "textarea"})  # content is not markup
 _SKIP = frozenset({"script", "style", "head", "title"})
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,31})")
-# The rest of a tag up to its '>': runs of plain characters and quoted values, which cannot
-# overlap (the classes are disjoint), so a failed match costs one pass.
-_TAG_REST = re.compile(r"[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
+# The rest of a tag up to its '>': runs of plain characters, and '=' with the value after it. A
+# quote opens a value only right after '=' (as browsers read it: a stray quote elsewhere is part
+# of an attribute name, and a quote never closed is read as text, not as the rest of the
+# document). Possessive and starting with disjoint characters: a failed match costs one pass.
+_TAG_REST = re.compile(r"(?:[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+')?+)*+>")
+# ASCII case folding keeps every index (str.lower() can lengthen text: 'İ' becomes two characters)
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def html_to_text(html: str) -> str:
@@ -33,7 +38,7 @@ def html_to_text(html: str) -> str:
 class _Scanner:
     def __init__(self, html: str) -> None:
         self.html = html
-        self.lowered = html.lower()
+        self.lowered = html.translate(_ASCII_LOWER)  # end tags are found by index in html
         self.out: list[str] = []
         self.skipping = 0  # inside <head>, <script>...: text is not shown
 

@@ -50,3 +50,12 @@ def test_hostile_markup_is_read_in_linear_time() -> None:
         started = time.perf_counter()
         html_to_text(html)
         assert time.perf_counter() - started < 5.0, html[:10]
+
+
+def test_text_a_browser_shows_is_not_hidden_by_quotes_or_case_folding() -> None:
+    # a stray quote outside a value does not open one (browsers read it as part of a name)
+    stray = '<p class=x "> Please update our bank details</p><div>more text</div>'
+    assert html_to_text(stray) == "Please update our bank details\nmore text"
+    assert html_to_text("<p title='a>b'>shown</p>") == "shown"  # a quoted value holds '>'
+    # folding 'İ' would lengthen the text and misplace the end of the script
+    assert html_to_text("İ" * 20 + "<script>x=1</script><p>pay now</p>") == "İ" * 20 + "\npay now"
