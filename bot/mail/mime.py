@@ -12,13 +12,14 @@ import binascii
 import contextlib
 import quopri
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 from functools import lru_cache
+from itertools import islice
 
 from bot.mail.htmltext import html_to_text
 from bot.mail.rawheaders import decode_bytes, header_end
@@ -31,6 +32,8 @@ MAX_TEXT_CHARS = 200_000
 MAX_PART_FIELD_BYTES = 4096
 MAX_PART_FIELDS = 100
 MAX_PART_BLOCK_BYTES = 1 << 20
+MAX_PART_LINES = MAX_PART_FIELDS * 8  # lines of a part's header block read for its fields
+MAX_TOP_LINES = 20_000  # the message's own: long Received, ARC and signature chains come first
 MAX_CACHED_HEAD = 2048  # longer Content-* blocks are read every time, not kept
 HEAD_CACHE_SIZE = 256
 _FORWARDED_TYPES = ("message/rfc822", "message/global")
@@ -62,41 +65,60 @@ class Part:
         return self.filename is not None and self.filename.lower().endswith(".eml")
 
 
-def _capped_block(block: bytes) -> bytes:
-    """The capped fields (:func:`capped_fields`) reduced to the Content-* fields the stdlib would
-    read from them (:func:`_content_fields`)."""
-    return b"\r\n".join(bytes(f) for f in _content_fields(capped_fields(block)))
+def _capped_block(block: bytes, *, top: bool = False) -> bytes:
+    """The Content-* fields the stdlib would read from ``block`` (:func:`_content_fields`), each
+    capped; a lone CR keeps the first :data:`MAX_PART_FIELDS` fields whatever their names.
+    ``top``: the message's own header block, read as far as :data:`MAX_TOP_LINES` lines."""
+    capped = capped_fields(block)
+    if any(_LONE_CR.search(f) for f in capped):  # the stdlib reads a lone CR as a line break
+        return b"\r\n".join(bytes(f) for f in capped)
+    # Content-* fields wherever they stand: a mail client finds a Content-Type after a hundred
+    # Received and ARC fields, and so must the content checks
+    lines = MAX_TOP_LINES if top else MAX_PART_LINES
+    return b"\r\n".join(bytes(f) for f in _content_fields(_iter_fields(block, lines)))
 
 
 def capped_fields(block: bytes) -> list[bytearray]:
     """At most :data:`MAX_PART_FIELDS` fields of at most :data:`MAX_PART_FIELD_BYTES` each."""
-    fields: list[bytearray] = []
-    for line in block.split(b"\n", MAX_PART_FIELDS * 8)[: MAX_PART_FIELDS * 8]:
-        line = line.rstrip(b"\r")
-        if line[:1] in (b" ", b"\t") and fields:
-            field = fields[-1]
+    return list(islice(_iter_fields(block, MAX_PART_LINES), MAX_PART_FIELDS))
+
+
+def _iter_fields(block: bytes, max_lines: int) -> Iterator[bytearray]:
+    """The fields in the first ``max_lines`` lines of ``block``, each cut at
+    :data:`MAX_PART_FIELD_BYTES`; one forward pass (a line is found with ``find``)."""
+    field: bytearray | None = None
+    pos, size = 0, len(block)
+    for _ in range(max_lines):
+        if pos >= size:
+            break
+        nl = block.find(b"\n", pos)
+        end = size if nl < 0 else nl
+        line = block[pos:end].rstrip(b"\r")[:MAX_PART_FIELD_BYTES]
+        pos = end + 1
+        if line[:1] in (b" ", b"\t") and field is not None:
             if len(field) < MAX_PART_FIELD_BYTES:
                 field += b"\r\n" + line[: MAX_PART_FIELD_BYTES - len(field)]
             continue
-        if len(fields) >= MAX_PART_FIELDS:
-            break
-        fields.append(bytearray(line[:MAX_PART_FIELD_BYTES]))
-    return fields
+        if field is not None:
+            yield field
+        field = bytearray(line)
+    if field is not None:
+        yield field
 
 
-def _content_fields(fields: list[bytearray]) -> list[bytearray]:
-    """The Content-* fields among ``fields``, up to where the stdlib's parser would stop reading
-    headers: only those are ever read from a part (the top-level block also holds the signature,
-    Received and ARC fields, which the stdlib would parse for nothing). A lone CR, which the
-    stdlib reads as a line break, keeps every field so that it sees exactly what it used to."""
-    if any(_LONE_CR.search(f) for f in fields):
-        return fields
+def _content_fields(fields: Iterable[bytearray]) -> list[bytearray]:
+    """The first :data:`MAX_PART_FIELDS` Content-* fields among ``fields``, up to where the
+    stdlib's parser would stop reading headers: only those are ever read from a part (the
+    top-level block also holds the signature, Received and ARC fields, which the stdlib would
+    parse for nothing)."""
     kept: list[bytearray] = []
     for field in fields:
         if not _STDLIB_HEADER_LINE.match(field):
             break  # the stdlib's header block ends at this line
         if field[:8].lower() == b"content-":
             kept.append(field)
+            if len(kept) >= MAX_PART_FIELDS:
+                break
     return kept
 
 
@@ -166,7 +188,8 @@ def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
     # A view over the parent's bytes: a multipart body and its parts are not copied; only a
     # leaf's body is, when it is reached.
     end, body_start = header_end(raw)
-    text = _capped_block(bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)])).decode("utf-8", "replace")
+    block = bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)])
+    text = _capped_block(block, top=depth == 0).decode("utf-8", "replace")
     head = _head(text) if len(text) <= MAX_CACHED_HEAD else _read_head(text)
     headers, content_type, filename, boundary = head
     if boundary is None or depth >= MAX_DEPTH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 from email.parser import HeaderParser
 from email.policy import compat32
@@ -105,3 +106,16 @@ def test_part_headers_read_as_the_stdlib_reads_every_field() -> None:
         assert mime._filename(headers) == mime._filename(reference), block
         assert mime._boundary(headers) == mime._boundary(reference), block
         assert headers.get_content_charset() == reference.get_content_charset(), block
+
+
+def test_the_content_type_after_a_long_chain_of_fields_is_read() -> None:
+    # a mail client shows this body decoded; the content checks must read the same text
+    junk = "".join(f"X-Relay-{i}: hop {i}\r\n" for i in range(150))
+    text = b"URGENT: update our bank account details for payment today"
+    raw = (
+        f"From: a@b.example\r\nSubject: hi\r\n{junk}MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/alternative; boundary="BB"\r\n\r\n--BB\r\n'
+        "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        f"{base64.b64encode(text).decode()}\r\n--BB--\r\n"
+    ).encode()
+    assert mime.body_text(raw, []) == text.decode()
