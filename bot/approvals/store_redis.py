@@ -244,7 +244,12 @@ class RedisStore:
         """
         try:
             pool = aioredis.BlockingConnectionPool.from_url(
-                url, decode_responses=True, max_connections=max_connections, timeout=10
+                url,
+                decode_responses=True,
+                max_connections=max_connections,
+                timeout=10,
+                socket_connect_timeout=5,  # an unanswering Redis raises instead of hanging
+                socket_timeout=10,
             )
             client = aioredis.Redis(connection_pool=pool)
         except ValueError as exc:

@@ -79,7 +79,9 @@ class RedisWorkQueue:
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisWorkQueue:
         """Connect lazily to ``url``."""
-        return cls(aioredis.from_url(url), **kwargs)
+        # a Redis that stops answering raises (StoreError) instead of hanging the gate; the
+        # claim's blocking read (under a second) stays well inside the socket timeout
+        return cls(aioredis.from_url(url, socket_connect_timeout=5, socket_timeout=10), **kwargs)
 
     async def _ensure_group(self) -> None:
         if self._group_ready:

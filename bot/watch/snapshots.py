@@ -85,7 +85,9 @@ class RedisSnapshots:
     def __init__(self, url: str, *, prefix: str = "deskguard:watch:") -> None:
         import redis.asyncio as aioredis
 
-        self.client = aioredis.from_url(url, decode_responses=True)
+        self.client = aioredis.from_url(
+            url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+        )
         self.prefix = prefix
 
     async def load(self, kind: str) -> list[dict[str, Any]] | None:
