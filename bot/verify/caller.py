@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.mail.findings import risk_reasons
 from bot.registry import Vendor
-from bot.report import Kind, Reason, Report, decide
+from bot.report import Kind, Reason, Report, Verdict, decide
 from bot.verify.vendors import clean_name
 
 
@@ -42,7 +42,7 @@ def apply_claim(report: Report, claimed: Vendor) -> Report:
     return replace(
         report,
         reasons=reasons,
-        verdict=decide(reasons, vendor_matched=report.vendor is not None),
+        verdict=_decided(report, reasons),
         callback=claimed.callback_card(),
         details=details,
     )
@@ -92,9 +92,16 @@ def add_caller(
     return replace(
         report,
         reasons=all_reasons,
-        verdict=decide(all_reasons, vendor_matched=report.vendor is not None),
+        verdict=_decided(report, all_reasons),
         details={**report.details, "caller": details},
     )
+
+
+def _decided(report: Report, reasons: list[Reason]) -> Verdict:
+    """The verdict with ``reasons`` added: decided again, never better than ``report``'s (which
+    may rest on more than its reasons, such as a message's DMARC being established)."""
+    again = decide(reasons, vendor_matched=report.vendor is not None)
+    return max(report.verdict, again, key=lambda verdict: verdict.rank)
 
 
 HIGH_RISK_CODES = frozenset(
@@ -117,7 +124,5 @@ def add_request(report: Report, text: str) -> tuple[Report, bool]:
         return report, False
     reasons = [*report.reasons, *found]
     high_risk = any(c.code in HIGH_RISK_CODES for c in categories)
-    updated = replace(
-        report, reasons=reasons, verdict=decide(reasons, vendor_matched=report.vendor is not None)
-    )
+    updated = replace(report, reasons=reasons, verdict=_decided(report, reasons))
     return updated, high_risk
