@@ -56,8 +56,8 @@ async def answer(
     try:
         report = await services.verifier.verify_target(text)
     except UnknownVendor as exc:
-        problem = tx.defang_text(str(exc), keep)
-        await destination.send(problem, bk.help_blocks(problem))
+        problem = tx.defang_text(str(exc), keep)  # quotes what the user typed
+        await destination.send(tx.escape(problem), bk.help_blocks(problem))
         return
     except InputError as exc:
         problem = f"{tx.defang_text(text[:200], keep)}: {exc}"

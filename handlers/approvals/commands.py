@@ -41,7 +41,7 @@ async def request_command(
                 f"verified number to call back. Run `{ids.COMMAND} request` to choose a registered "
                 "vendor."
             )
-            await reply.send(text, bk.problem_blocks(text))
+            await reply.send(tx.escape(text), bk.problem_blocks(text))  # as the block shows it
             return
         vendor_id = vendor.id
     await open_modal(ui, str(command.get("trigger_id") or ""), reply, vendor_id=vendor_id)
