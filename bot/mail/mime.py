@@ -207,17 +207,32 @@ def split_multipart(body: bytes, boundary: str) -> list[bytes]:
 
 def _part_spans(body: bytes | memoryview, boundary: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each part between ``--boundary`` delimiter lines, at most
-    :data:`MAX_PARTS`."""
+    :data:`MAX_PARTS`.
+
+    A delimiter is ``--boundary`` at the start of the body or after a line break (CRLF or LF,
+    which belongs to it). The search looks for the literal ``--boundary`` and checks the line
+    break before it here, where a pattern starting with the optional line break would be tried
+    at every byte (seconds on a large body, at every nesting level)."""
     delimiter = re.compile(
-        rb"(?:^|\r?\n)--"
-        + re.escape(boundary.encode("utf-8", "replace"))
-        + rb"(--)?[ \t]*(?:\r?\n|$)"
+        rb"--" + re.escape(boundary.encode("utf-8", "replace")) + rb"(--)?[ \t]*(?:\r?\n|$)"
     )
     count = 0
     start: int | None = None
+    taken = 0  # where the previous delimiter ended: its line break is not the next one's
     for match in delimiter.finditer(body):
+        at = match.start()
+        if at:
+            if body[at - 1] != 0x0A:
+                continue  # not at the start of a line
+            at -= 2 if at >= 2 and body[at - 2] == 0x0D else 1
+            if at < taken:  # that line break ended the previous delimiter
+                if body[at] == 0x0D and at + 1 >= taken:
+                    at += 1  # only its CR did: the LF is this delimiter's
+                else:
+                    continue
+        taken = match.end()
         if start is not None:
-            yield start, match.start()
+            yield start, at
             count += 1
             if count >= MAX_PARTS:
                 return

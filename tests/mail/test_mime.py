@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 from email.parser import HeaderParser
 from email.policy import compat32
 
@@ -119,3 +120,28 @@ def test_the_content_type_after_a_long_chain_of_fields_is_read() -> None:
         f"{base64.b64encode(text).decode()}\r\n--BB--\r\n"
     ).encode()
     assert mime.body_text(raw, []) == text.decode()
+
+
+def _part_spans_by_pattern(body: bytes, boundary: str) -> list[tuple[int, int]]:
+    """The reference: delimiters found by one pattern holding the line break before them."""
+    delimiter = re.compile(
+        rb"(?:^|\r?\n)--" + re.escape(boundary.encode()) + rb"(--)?[ \t]*(?:\r?\n|$)"
+    )
+    spans, start = [], None
+    for match in delimiter.finditer(body):
+        if start is not None:
+            spans.append((start, match.start()))
+        if match.group(1):
+            return spans
+        start = match.end()
+    if start is not None:
+        spans.append((start, len(body)))
+    return spans
+
+
+def test_delimiters_found_by_their_literal_as_by_the_pattern() -> None:
+    rng = random.Random(4)
+    tokens = [b"--b", b"--b--", b"\r\n", b"\n", b"x", b" ", b"\r", b"--", b"b"]
+    for _ in range(30_000):
+        body = b"".join(rng.choice(tokens) for _ in range(rng.randint(0, 12)))
+        assert list(mime._part_spans(body, "b")) == _part_spans_by_pattern(body, "b"), body
