@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,6 +11,7 @@ from pathlib import Path
 import publicsuffixlist
 from publicsuffixlist import PublicSuffixList
 
+from bot.cachedir import default_cache_dir, read_private, write_private
 from bot.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -27,11 +26,12 @@ def _psl() -> PublicSuffixList:
     path = psl_table_path()
     if path is None:
         return PublicSuffixList()
+    data = read_private(path.parent, path.name)  # the table decides DMARC alignment
     try:
-        rules = path.read_text(encoding="utf-8").splitlines()
+        rules = data.decode("utf-8").splitlines() if data is not None else []
         if rules and rules[0] == _PSL_TABLE_MAGIC:
             return PublicSuffixList(rules[1:], accept_encoded_idn=False)
-    except (OSError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         pass
     psl = PublicSuffixList()
     _save_psl_table(path, psl)
@@ -50,11 +50,8 @@ def psl_table_path() -> Path | None:
     except OSError:
         stamp = "unknown"
     version = getattr(publicsuffixlist, "__version__", "unknown")
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    except (RuntimeError, KeyError):  # no home directory (an unnamed uid in a container)
-        return None  # never a shared place such as /tmp: others could plant a table there
-    return base / "deskguard" / f"psl-{version}-{stamp}.txt"
+    folder = default_cache_dir()  # never a shared place such as /tmp: others could plant a table
+    return None if folder is None else folder / f"psl-{version}-{stamp}.txt"
 
 
 def _save_psl_table(path: Path, psl: PublicSuffixList) -> None:
@@ -62,14 +59,8 @@ def _save_psl_table(path: Path, psl: PublicSuffixList) -> None:
     rules = sorted(getattr(psl, "_publicsuffix", ()))
     if not rules or getattr(psl, "_maxlabel", None) != max(r.count(".") + 1 for r in rules):
         return  # the library's internals changed: keep parsing
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".psl-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join([_PSL_TABLE_MAGIC, *rules]) + "\n")
-        os.replace(tmp, path)
-    except OSError:
-        return
+    table = "\n".join([_PSL_TABLE_MAGIC, *rules]) + "\n"
+    write_private(path.parent, path.name, table.encode("utf-8"))
 
 
 class InvalidName(InputError):

@@ -16,29 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cachedir import read_private, write_private
 from bot.registry import Registry, Vendor, load_registry
 
 CACHE_NAME = "registry.json"
 FORMAT = 1
 _CODE = ("registry.py", "names.py")  # the validation the cached vendors went through
-
-
-def default_cache_dir() -> Path | None:
-    """``$XDG_CACHE_HOME/deskguard`` (``~/.cache/deskguard``), beside the Public Suffix List's
-    table; None when there is no home directory to put it in."""
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "deskguard"
-    home = Path(os.path.expanduser("~"))
-    if not home.is_absolute() or home == Path(home.anchor):  # "~" unexpanded, or HOME=""
-        return None
-    return home / ".cache" / "deskguard"
 
 
 def load_registry_cached(path: Path, cache_dir: Path | None) -> Registry:
@@ -81,50 +68,28 @@ def _key(path: Path, data: bytes) -> str:
     return digest.hexdigest()
 
 
-def _private_dir(cache_dir: Path, *, create: bool) -> bool:
-    try:
-        if create:
-            cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = cache_dir.lstat()
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
-
-
 def _read(cache_dir: Path, key: str, *, source: str) -> Registry | None:
-    if not _private_dir(cache_dir, create=False):
+    data = read_private(cache_dir, CACHE_NAME)
+    if data is None:
         return None
     try:
-        fd = os.open(cache_dir / CACHE_NAME, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-                return None
-            entry = json.loads(handle.read())
+        entry = json.loads(data)
         if not isinstance(entry, dict) or entry.get("key") != key:
             return None
         vendors = [Vendor.model_validate(v) for v in entry["vendors"]]
         return Registry(vendors, source=source, region=str(entry["region"]))
-    except (OSError, ValueError, KeyError, TypeError):  # pydantic's ValidationError is a ValueError
+    except (ValueError, KeyError, TypeError):  # pydantic's ValidationError is a ValueError
         return None
 
 
 def _write(cache_dir: Path, key: str, registry: Registry) -> None:
-    if not _private_dir(cache_dir, create=True):
-        return
     entry: dict[str, Any] = {
         "key": key,
         "region": registry.region,
         "vendors": [v.model_dump(mode="json") for v in registry.vendors],
     }
-    temp = cache_dir / f".{CACHE_NAME}.{os.getpid()}"
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle, ensure_ascii=False)
-        os.replace(temp, cache_dir / CACHE_NAME)
-    except (OSError, ValueError, TypeError):
-        temp.unlink(missing_ok=True)
+        data = json.dumps(entry, ensure_ascii=False).encode("utf-8")
+    except (ValueError, TypeError):
+        return
+    write_private(cache_dir, CACHE_NAME, data)

@@ -112,18 +112,3 @@ def test_no_cache_directory_means_the_file(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "vendors.yml"
     shutil.copy(REGISTRIES[0], path)
     _same(load_registry_cached(path, None), load_registry(path))
-
-
-def test_the_default_directory_is_under_home_and_never_relative(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert cache.default_cache_dir() == tmp_path / ".cache" / "deskguard"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # beside the PSL's table
-    assert cache.default_cache_dir() == tmp_path / "xdg" / "deskguard"
-    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # never relative: the home one
-    assert cache.default_cache_dir() == tmp_path / ".cache" / "deskguard"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", "")
-    assert cache.default_cache_dir() is None

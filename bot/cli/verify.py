@@ -373,11 +373,12 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     fmt = output_format(args)
     smtp = envelope(args)
     source, source_name = open_input(args.input, list(args.targets))
+    from bot.cachedir import default_cache_dir
     from bot.cli.output import Progress, ReportWriter, use_colour
     from bot.cli.pool import PoolOnDemand
     from bot.dns import Resolver
     from bot.mail.authres_write import resolve_authserv_id
-    from bot.registry_cache import default_cache_dir, load_registry_cached
+    from bot.registry_cache import load_registry_cached
     from bot.verify.verifier import RegistryHolder, Verifier
 
     try:
