@@ -22,7 +22,7 @@ from bot.verify.vendors import clean_name, find_vendor
 from handlers import blocks as bk
 from handlers import caller_blocks, ids
 from handlers import text as tx
-from handlers.approvals.forms import choice, private_metadata, state_values
+from handlers.approvals.forms import choice, private_metadata, state_values, text_value
 from handlers.reply import Destination, post_message, web_call
 
 TRIAGE_NOT_CONFIGURED = (
@@ -34,12 +34,6 @@ EXPIRED = "That report has expired: run the check again, then report it."
 
 def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
-
-
-def _text(values: Mapping[str, Any], block: str, action: str, limit: int) -> str:
-    element = (values.get(block) or {}).get(action)
-    value = element.get("value") if isinstance(element, dict) else None
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 async def open_caller_modal(
@@ -89,7 +83,7 @@ async def submit_caller(
     vendor = find_vendor(registry, choice(values, ids.BLOCK_CALLER_VENDOR, ids.INPUT_CALLER_VENDOR))
     if vendor is None:
         errors[ids.BLOCK_CALLER_VENDOR] = "Choose the vendor they claim to be from."
-    number = _text(values, ids.BLOCK_CALLER_NUMBER, ids.INPUT_CALLER_NUMBER, 64)
+    number = text_value(values, ids.BLOCK_CALLER_NUMBER, ids.INPUT_CALLER_NUMBER)[:64]
     e164 = None
     if looks_like_phone(number):
         try:
@@ -104,8 +98,10 @@ async def submit_caller(
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    name = clean_name(_text(values, ids.BLOCK_CALLER_NAME, ids.INPUT_CALLER_NAME, 200)) or None
-    request = _text(values, ids.BLOCK_CALLER_REQUEST, ids.INPUT_CALLER_REQUEST, 1000) or None
+    name = (
+        clean_name(text_value(values, ids.BLOCK_CALLER_NAME, ids.INPUT_CALLER_NAME)[:200]) or None
+    )
+    request = text_value(values, ids.BLOCK_CALLER_REQUEST, ids.INPUT_CALLER_REQUEST)[:1000] or None
     user = str(body["user"]["id"])
     report = await services.verifier.verify_target(e164, claims=vendor.id, caller=name)
     high_risk = False

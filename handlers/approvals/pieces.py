@@ -32,7 +32,7 @@ KIND_LABEL = {
 }
 SLOT_LABEL = {Slot.TECHNICAL: "Technical approval", Slot.VENDOR_MANAGER: "Vendor manager approval"}
 ROLE_LABEL = {Slot.TECHNICAL: "technical approver", Slot.VENDOR_MANAGER: "vendor manager"}
-STATE_WORDS = {
+STATE_WORDS: dict[str, str] = {  # State and Event are str enums: plain strings look up
     State.PENDING: "waiting for two approvals",
     State.PARTIALLY_APPROVED: "waiting for the second approval",
     State.CLEARED: "cleared",
@@ -40,7 +40,7 @@ STATE_WORDS = {
     State.EXPIRED: "expired",
     State.CANCELLED: "cancelled",
 }
-EVENT_WORDS = {
+EVENT_WORDS: dict[str, str] = {
     "open": "opened",
     Event.APPROVE_TECHNICAL: "technical approval",
     Event.APPROVE_VENDOR_MANAGER: "vendor manager approval",
@@ -52,18 +52,12 @@ EVENT_WORDS = {
 
 def state_words(state: str) -> str:
     """A request state as people say it ("waiting for the second approval"), never its code."""
-    for key, words in STATE_WORDS.items():
-        if key == state:
-            return words
-    return state.replace("_", " ")
+    return STATE_WORDS.get(state) or state.replace("_", " ")
 
 
 def event_words(event: str) -> str:
     """An audit event as people say it ("technical approval"), never its code."""
-    for key, words in EVENT_WORDS.items():
-        if key == event:
-            return words
-    return event.replace("_", " ")
+    return EVENT_WORDS.get(event) or event.replace("_", " ")
 
 
 _VERDICT_MARK = {
