@@ -76,6 +76,10 @@ class WorkQueue(Protocol):
     async def close(self) -> None: ...
 
 
+POST_RECORD_SECONDS = 7 * 86400  # how long a card's post record is kept (both backends)
+PRUNE_EVERY = 64  # the SQLite queue clears out expired post records every so many cards
+
+
 def new_job_id() -> str:
     """A sortable, unguessable id: millisecond time plus 64 random bits."""
     return f"{int(time.time() * 1000):013d}-{secrets.token_hex(8)}"

@@ -10,7 +10,14 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.errors import StoreError
-from bot.runtime.queue import ERROR_CHARS, DeadLetter, Job, PostRecord, new_job_id
+from bot.runtime.queue import (
+    ERROR_CHARS,
+    POST_RECORD_SECONDS,
+    DeadLetter,
+    Job,
+    PostRecord,
+    new_job_id,
+)
 
 log = logging.getLogger("deskguard.queue")
 
@@ -36,7 +43,6 @@ if redis.call('HSETNX', KEYS[1], 'state', 'pending') == 1 then
 end
 return redis.call('HGETALL', KEYS[1])
 """
-POST_RECORD_SECONDS = 7 * 86400
 AUTOCLAIM_EVERY = 1.0  # seconds between looks for stale jobs while new ones keep coming
 
 

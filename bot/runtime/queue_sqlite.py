@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreError
-from bot.runtime.queue import ERROR_CHARS, DeadLetter, Job, PostRecord, new_job_id
+from bot.runtime.queue import (
+    ERROR_CHARS,
+    POST_RECORD_SECONDS,
+    PRUNE_EVERY,
+    DeadLetter,
+    Job,
+    PostRecord,
+    new_job_id,
+)
 from bot.sqlitebatch import BatchWriter, connect
 
 log = logging.getLogger("deskguard.queue")
@@ -64,6 +72,7 @@ class SqliteWorkQueue:
         self.poll_interval = poll_interval
         self._clock = clock
         self._writer = BatchWriter.shared(self.path, busy_timeout=30)  # with the replay keys
+        self._finished = 0  # cards recorded by this queue: expired records go every PRUNE_EVERY
         try:
             conn = connect(self.path, busy_timeout=30)
             try:
@@ -134,9 +143,15 @@ class SqliteWorkQueue:
     async def finish_and_ack(self, job: Job, ts: str) -> None:
         """Record the posted card's timestamp and delete the job, in one transaction."""
 
+        prune = self._finished % PRUNE_EVERY == 0
+        self._finished += 1
+        oldest = f"{int((self._clock() - POST_RECORD_SECONDS) * 1000):013d}"
+
         def run(conn: sqlite3.Connection) -> None:
             _record_post(conn, job.id, ts)
             _delete_job(conn, job.id)
+            if prune:  # ids begin with their millisecond time: older ids sort first
+                conn.execute("DELETE FROM inbound_posts WHERE id < ?", (oldest,))
 
         await self._call(run)
 

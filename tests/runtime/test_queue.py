@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -336,4 +337,20 @@ async def test_draining_a_backlog_keeps_the_sqlite_log_bounded(tmp_path) -> None
         await queue.finish_and_ack(job, "1.0")
     assert await queue.depth() == 0
     assert (tmp_path / "q.sqlite3-wal").stat().st_size < 8_000_000  # ~18 MB unchecked
+    await queue.close()
+
+
+async def test_the_sqlite_post_records_of_old_cards_are_cleared(tmp_path) -> None:
+    from bot.runtime.queue import POST_RECORD_SECONDS
+
+    queue = SqliteWorkQueue(tmp_path / "q.sqlite3")
+    old_id = f"{int((time.time() - POST_RECORD_SECONDS - 60) * 1000):013d}-{'0' * 16}"
+    assert await queue.begin_post(old_id, "w0") is None  # a card from eight days ago
+    await queue.enqueue(b"m")
+    (job,) = await queue.claim("w1", block_ms=0)
+    assert await queue.begin_post(job.id, "w1") is None
+    await queue.finish_and_ack(job, "1.0")
+    assert await queue.begin_post(old_id, "w2") is None  # its record was cleared
+    done = await queue.begin_post(job.id, "w2")
+    assert done is not None and done.ts == "1.0"  # today's stays
     await queue.close()
