@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.support.cli import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(args, dns_server=None, env=None, stdin=None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGUARD_")}
-    full_env["DESKGUARD_REGISTRY"] = str(FIXTURES / "vendors.yml")
-    full_env["DESKGUARD_DNS_TIMEOUT"] = "0.5"
-    full_env["NO_COLOR"] = "1"
-    if dns_server is not None:
-        full_env["DESKGUARD_DNS_NAMESERVERS"] = dns_server.nameserver
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        input=stdin,
-        timeout=60,
-    )
+    return run_cli(args, cli_env(dns_server, dns_timeout="0.5", **(env or {})), stdin=stdin)
 
 
 def test_verify_json_lines(dns_server):

@@ -18,35 +18,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli.verify import WINDOW_PER_WORKER, in_order, names_a_file
-from tests.conftest import FIXTURES
+from tests.support.cli import cli_env, run_cli
 from tests.support.dnsserver import TestDNSServer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env(dns_server: TestDNSServer | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGUARD_")}
-    env["DESKGUARD_REGISTRY"] = str(FIXTURES / "vendors.yml")
-    env["DESKGUARD_DNS_TIMEOUT"] = "1"
-    env["NO_COLOR"] = "1"
-    if dns_server is not None:
-        env["DESKGUARD_DNS_NAMESERVERS"] = dns_server.nameserver
-    env.update(extra)
-    return env
-
-
-def _run(
-    args: list[str], env: dict[str, str], stdin: str | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        input=stdin,
-        timeout=60,
-    )
 
 
 # --- the scheduler -------------------------------------------------------------------------
@@ -129,7 +104,7 @@ TARGETS = [
 def test_input_file_results_in_input_order(tmp_path: Path, dns_server: TestDNSServer) -> None:
     listing = tmp_path / "targets.txt"
     listing.write_text("\n".join(TARGETS) + "\n")
-    done = _run(["verify", "--input", str(listing), "--json", "-c", "3"], _env(dns_server))
+    done = run_cli(["verify", "--input", str(listing), "--json", "-c", "3"], cli_env(dns_server))
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # not a terminal: no progress line
     rows = [json.loads(line) for line in done.stdout.splitlines()]
@@ -142,7 +117,9 @@ def test_input_file_results_in_input_order(tmp_path: Path, dns_server: TestDNSSe
 
 def test_stdin_input_follows_command_line_targets(dns_server: TestDNSServer) -> None:
     stdin = "northwind-support.com\nnot a domain\nnorthwind-software.com\n"
-    done = _run(["verify", "northwind.io", "--input", "-", "--json"], _env(dns_server), stdin)
+    done = run_cli(
+        ["verify", "northwind.io", "--input", "-", "--json"], cli_env(dns_server), stdin=stdin
+    )
     assert done.returncode == 2  # one unusable line
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["target"] for r in rows] == [
@@ -157,7 +134,7 @@ def test_stdin_input_follows_command_line_targets(dns_server: TestDNSServer) -> 
 def test_input_lines_that_cannot_be_targets(tmp_path: Path, dns_server: TestDNSServer) -> None:
     listing = tmp_path / "t.txt"
     listing.write_text("-\n" + "a" * 10_000 + "\nnorthwind.io\n")
-    done = _run(["verify", "--input", str(listing), "--json"], _env(dns_server))
+    done = run_cli(["verify", "--input", str(listing), "--json"], cli_env(dns_server))
     assert done.returncode == 2
     assert [json.loads(line)["target"] for line in done.stdout.splitlines()] == ["northwind.io"]
     first, second = done.stderr.splitlines()
@@ -167,12 +144,12 @@ def test_input_lines_that_cannot_be_targets(tmp_path: Path, dns_server: TestDNSS
 
 
 def test_input_problems_are_usage_errors(tmp_path: Path) -> None:
-    missing = _run(["verify", "--input", str(tmp_path / "nope.txt")], _env())
+    missing = run_cli(["verify", "--input", str(tmp_path / "nope.txt")], cli_env())
     assert missing.returncode == 2
     assert missing.stderr.startswith("deskguard: --input ") and "nope.txt" in missing.stderr
-    both = _run(["verify", "-", "--input", "-"], _env(), stdin="")
+    both = run_cli(["verify", "-", "--input", "-"], cli_env(), stdin="")
     assert both.returncode == 2 and "stdin" in both.stderr
-    bad = _run(["verify", "northwind.io", "--concurrency", "0"], _env())
+    bad = run_cli(["verify", "northwind.io", "--concurrency", "0"], cli_env())
     assert bad.returncode == 2 and "--concurrency" in bad.stderr
 
 
@@ -185,7 +162,7 @@ def test_progress_line_only_on_a_terminal(tmp_path: Path, dns_server: TestDNSSer
             [sys.executable, "-m", "bot", "verify", "--input", str(listing), "--json"],
             stdout=subprocess.PIPE,
             stderr=follower,
-            env=_env(dns_server),
+            env=cli_env(dns_server),
             cwd=ROOT,
         )
         os.close(follower)
@@ -215,7 +192,7 @@ def test_progress_line_only_on_a_terminal(tmp_path: Path, dns_server: TestDNSSer
 def test_batch_formats_keep_order(tmp_path: Path, dns_server: TestDNSServer, fmt: str) -> None:
     listing = tmp_path / "targets.txt"
     listing.write_text("northwind-support.com\nnorthwind-software.com\n")
-    done = _run(["verify", "-i", str(listing), "--format", fmt], _env(dns_server))
+    done = run_cli(["verify", "-i", str(listing), "--format", fmt], cli_env(dns_server))
     assert done.returncode == 0, done.stderr
     first = done.stdout.index("northwind-support.com")
     second = done.stdout.index("northwind-software.com")

@@ -5,16 +5,14 @@ that SMTP transaction (the operator vouches for it, so SPF counts as evidence), 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import authres
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.support.cli import cli_env, run_cli
 from tests.support.dnsserver import TestDNSServer
 from tests.support.mailsign import build
 
@@ -23,27 +21,8 @@ NW = "northwind-software.com"
 VENDOR_IP, OTHER_IP = "192.0.2.25", "203.0.113.66"  # inside / outside northwind's SPF
 
 
-def _env(dns_server: TestDNSServer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGUARD_")}
-    env.update(
-        DESKGUARD_REGISTRY=str(FIXTURES / "vendors.yml"),
-        DESKGUARD_DNS_NAMESERVERS=dns_server.nameserver,
-        DESKGUARD_DNS_TIMEOUT="1",
-        NO_COLOR="1",
-    )
-    env.update(extra)
-    return env
-
-
 def _verify(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "verify", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-    )
+    return run_cli(["verify", *args], env, cwd=cwd)
 
 
 @pytest.fixture
@@ -65,14 +44,14 @@ def _one(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def test_without_an_envelope_a_file_has_no_spf(unsigned: Path, dns_server: TestDNSServer) -> None:
-    report = _one(_verify([unsigned.name, "--json"], _env(dns_server), unsigned.parent))
+    report = _one(_verify([unsigned.name, "--json"], cli_env(dns_server), unsigned.parent))
     assert report["auth"]["spf"]["source"] == "none"
     assert report["verdict"] != "verified"  # nothing the sender could not forge
 
 
 def test_spf_from_the_vouched_envelope_counts(unsigned: Path, dns_server: TestDNSServer) -> None:
     args = [unsigned.name, "--json", "--ip", VENDOR_IP, "--helo", f"mx.{NW}"]
-    report = _one(_verify(args, _env(dns_server), unsigned.parent))
+    report = _one(_verify(args, cli_env(dns_server), unsigned.parent))
     spf = report["auth"]["spf"]
     assert (spf["result"], spf["source"], spf["domain"]) == ("pass", "envelope", NW)
     assert report["auth"]["dmarc"]["result"] == "pass"
@@ -81,7 +60,7 @@ def test_spf_from_the_vouched_envelope_counts(unsigned: Path, dns_server: TestDN
 
 def test_an_envelope_from_elsewhere_fails_spf(unsigned: Path, dns_server: TestDNSServer) -> None:
     args = [unsigned.name, "--json", "--ip", OTHER_IP, "--mail-from", f"<bounce@{NW}>"]
-    report = _one(_verify(args, _env(dns_server), unsigned.parent))
+    report = _one(_verify(args, cli_env(dns_server), unsigned.parent))
     assert report["auth"]["spf"]["result"] == "fail"
     assert report["auth"]["dmarc"]["result"] == "fail"
     assert report["verdict"] == "spoofed"
@@ -100,13 +79,13 @@ def test_an_envelope_from_elsewhere_fails_spf(unsigned: Path, dns_server: TestDN
 def test_bad_envelope_flags_are_usage_errors(
     unsigned: Path, dns_server: TestDNSServer, args: list[str], needle: str
 ) -> None:
-    done = _verify([unsigned.name, *args], _env(dns_server), unsigned.parent)
+    done = _verify([unsigned.name, *args], cli_env(dns_server), unsigned.parent)
     assert done.returncode == 2
     assert needle in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_auth_results_header_text_and_json(unsigned: Path, dns_server: TestDNSServer) -> None:
-    env = _env(dns_server, DESKGUARD_AUTHSERV_ID="deskguard.example-corp.test")
+    env = cli_env(dns_server, DESKGUARD_AUTHSERV_ID="deskguard.example-corp.test")
     args = [unsigned.name, "--ip", VENDOR_IP, "--auth-results"]
     text = _verify(args, env, unsigned.parent)
     assert text.returncode == 0, text.stderr
@@ -129,7 +108,9 @@ def test_auth_results_header_text_and_json(unsigned: Path, dns_server: TestDNSSe
 def test_authserv_id_defaults_to_the_first_trusted_id(
     unsigned: Path, dns_server: TestDNSServer
 ) -> None:
-    env = _env(dns_server, DESKGUARD_TRUSTED_AUTHSERV_IDS="*.corp.test,mx1.corp.test,mx2.corp.test")
+    env = cli_env(
+        dns_server, DESKGUARD_TRUSTED_AUTHSERV_IDS="*.corp.test,mx1.corp.test,mx2.corp.test"
+    )
     data = _one(_verify([unsigned.name, "--json", "--auth-results"], env, unsigned.parent))
     assert data["authentication_results"].startswith("mx1.corp.test; ")
     assert "spf=" not in data["authentication_results"]  # not evaluated: left out, not "none"
@@ -140,7 +121,7 @@ def test_authserv_id_defaults_to_the_first_trusted_id(
 def test_a_bad_authserv_id_setting_names_the_variable(
     unsigned: Path, dns_server: TestDNSServer
 ) -> None:
-    env = _env(dns_server, DESKGUARD_AUTHSERV_ID="mx; spf=pass")
+    env = cli_env(dns_server, DESKGUARD_AUTHSERV_ID="mx; spf=pass")
     done = _verify([unsigned.name, "--auth-results"], env, unsigned.parent)
     assert done.returncode == 2
     assert done.stderr.startswith("deskguard: DESKGUARD_AUTHSERV_ID:")
