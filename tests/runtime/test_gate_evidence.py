@@ -10,11 +10,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,14 +21,13 @@ import aiohttp
 import pytest
 
 from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from tests.conftest import FIXTURES
 from tests.support.dnsserver import TestDNSServer
 from tests.support.mailsign import SigningKey as Key
 from tests.support.mailsign import build, prepend, rsa_key
 from tests.support.mailsign import sign as dkim_sign
+from tests.support.serve import start_serve
 from tests.support.signed import received
 from tests.support.slack_api import Call, SlackApiRecorder
-from tests.support.slack_app import BOT_TOKEN
 
 SECRET = "evidence-gate-secret"
 OUR_MX = "mx.example-corp.test"
@@ -41,12 +36,6 @@ DANA = "Dana Whitfield <dana.whitfield@northwind-software.com>"
 ORG = "gate-corp.example"
 ORG_IP = "198.51.100.41"
 HOSTILE_SUBJECT = ":white_check_mark: *Verified by deskguard* <!here>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -83,53 +72,23 @@ def key(dns_server: TestDNSServer) -> Key:
 
 @pytest.fixture
 async def gate(tmp_path: Path, dns_server: TestDNSServer, key: Key) -> AsyncIterator[Gate]:
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": "evidence-signing-secret",
-        "DESKGUARD_HOST": "127.0.0.1",
-        "DESKGUARD_PORT": str(port),
-        "DESKGUARD_INBOUND_SECRET": SECRET,
-        "DESKGUARD_TRIAGE_CHANNEL": "CTRIAGE",
-        "DESKGUARD_DNS_NAMESERVERS": dns_server.nameserver,
-        "DESKGUARD_DNS_TIMEOUT": "5",
-        "DESKGUARD_REGISTRY": str(FIXTURES / "vendors.yml"),
-        "DESKGUARD_DATABASE": str(tmp_path / "state.sqlite3"),
-        "DESKGUARD_TRUSTED_AUTHSERV_IDS": OUR_MX,
-        "DESKGUARD_ORG_DOMAINS": ORG,
-        "DESKGUARD_LOG_LEVEL": "WARNING",
-    }
     async with SlackApiRecorder() as slack:
-        env["DESKGUARD_SLACK_API_URL"] = slack.base_url
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+        serve = await start_serve(
+            tmp_path,
+            slack.base_url,
+            DESKGUARD_INBOUND_SECRET=SECRET,
+            DESKGUARD_TRIAGE_CHANNEL="CTRIAGE",
+            DESKGUARD_DNS_NAMESERVERS=dns_server.nameserver,
+            DESKGUARD_DNS_TIMEOUT="5",
+            DESKGUARD_TRUSTED_AUTHSERV_IDS=OUR_MX,
+            DESKGUARD_ORG_DOMAINS=ORG,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
+            await serve.wait_http("/readyz", 200)
             async with aiohttp.ClientSession() as session:
-                for _ in range(600):
-                    try:
-                        async with session.get(f"{base}/readyz") as resp:
-                            if resp.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        pass
-                    await asyncio.sleep(0.05)
-                else:
-                    raise AssertionError("deskguard serve did not become ready")
-                yield Gate(base, slack, session)
+                yield Gate(serve.base, slack, session)
         finally:
-            if process.returncode is None:
-                process.terminate()
-                await asyncio.wait_for(process.wait(), 20)
+            await serve.stop()
 
 
 def _genuine(key: Key, **kw: Any) -> bytes:

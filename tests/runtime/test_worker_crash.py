@@ -7,10 +7,7 @@ server slowed down so that the first process is surely in the middle of verifyin
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 import time
 from pathlib import Path
 
@@ -19,10 +16,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from tests.conftest import FIXTURES
 from tests.support.dnsserver import TestDNSServer
+from tests.support.serve import ServeProcess, start_serve
 from tests.support.slack_api import SlackApiRecorder
-from tests.support.slack_app import BOT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "crash-secret"
@@ -33,56 +29,25 @@ MESSAGE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _start(
     tmp_path: Path, slack: SlackApiRecorder, dns: TestDNSServer, redis_url: str | None
-):
-    port = _free_port()
+) -> ServeProcess:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": "crash-signing-secret",
-        "DESKGUARD_SLACK_API_URL": slack.base_url,
-        "DESKGUARD_HOST": "127.0.0.1",
-        "DESKGUARD_PORT": str(port),
         "DESKGUARD_INBOUND_SECRET": SECRET,
         "DESKGUARD_TRIAGE_CHANNEL": "CTRIAGE",
         "DESKGUARD_DNS_NAMESERVERS": dns.nameserver,
         "DESKGUARD_DNS_TIMEOUT": "5",
-        "DESKGUARD_REGISTRY": str(FIXTURES / "vendors.yml"),
-        "DESKGUARD_DATABASE": str(tmp_path / "state.sqlite3"),
         "DESKGUARD_QUEUE_VISIBILITY_SECONDS": "1",
-        "DESKGUARD_LOG_LEVEL": "WARNING",
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(f"{base}/readyz") as resp:
-                    if resp.status == 200:
-                        return process, base
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("deskguard serve did not become ready")
+    serve = await start_serve(tmp_path, slack.base_url, **env)
+    try:
+        await serve.wait_http("/readyz", 200)
+    except AssertionError:
+        serve.process.kill()
+        raise
+    return serve
 
 
 @pytest.fixture(params=["redis", "sqlite"])
@@ -102,7 +67,7 @@ async def test_killed_worker_message_is_processed_again_and_posted_once(
     tmp_path, dns_server, queue_backend
 ):
     async with SlackApiRecorder() as slack:
-        first, base = await _start(tmp_path, slack, dns_server, queue_backend)
+        first = await _start(tmp_path, slack, dns_server, queue_backend)
         try:
             dns_server.queries.clear()
             dns_server.delay = 1.0  # verification now takes seconds
@@ -110,7 +75,7 @@ async def test_killed_worker_message_is_processed_again_and_posted_once(
             headers = {TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(SECRET, ts, MESSAGE)}
             async with (
                 aiohttp.ClientSession() as session,
-                session.post(f"{base}/inbound/email", data=MESSAGE, headers=headers) as resp,
+                session.post(f"{first.base}/inbound/email", data=MESSAGE, headers=headers) as resp,
             ):
                 assert resp.status == 202
                 job_id = (await resp.json())["id"]
@@ -119,20 +84,19 @@ async def test_killed_worker_message_is_processed_again_and_posted_once(
                     break
                 await asyncio.sleep(0.02)
             assert dns_server.queries
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
+            first.process.send_signal(signal.SIGKILL)
+            await first.process.wait()
         finally:
-            if first.returncode is None:
-                first.kill()
-                await first.wait()
+            if first.process.returncode is None:
+                first.process.kill()
+                await first.process.wait()
         assert slack.find("chat.postMessage") == []
         dns_server.delay = 0.0
-        second, _ = await _start(tmp_path, slack, dns_server, queue_backend)
+        second = await _start(tmp_path, slack, dns_server, queue_backend)
         try:
             (card,) = await slack.wait_for("chat.postMessage", within=30)
             assert job_id in card.text()
             await asyncio.sleep(1.5)  # past another visibility period: still one card
             assert len(slack.find("chat.postMessage")) == 1
         finally:
-            second.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(second.wait(), 20) == 0
+            assert await second.stop() == 0
