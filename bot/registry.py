@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,33 +17,26 @@ from typing import Any, Literal
 
 from bot.errors import RegistryError
 from bot.names import is_subdomain_of
+from bot.phones import DEFAULT_REGION, display_phone, normalize_phone
 
-DEFAULT_REGION = "US"
-
-
-def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
-    """Return the E.164 form of a phone number or raise ValueError."""
-    import phonenumbers  # here: a cached registry and a domain check never need it
-
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"phone {raw!r} cannot be parsed: {exc}") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"phone {raw!r} is not a possible number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@functools.lru_cache(maxsize=1024)
-def display_phone(e164: str) -> str:
-    """International display form (+1 206-555-0142) of an E.164 number."""
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+__all__ = [
+    "DEFAULT_REGION",
+    "Callback",
+    "Contact",
+    "Ed25519Token",
+    "PhoneOwner",
+    "Registry",
+    "RegistryHolder",
+    "TotpToken",
+    "Vendor",
+    "display_phone",
+    "load_registry",
+    "normalize_phone",
+    "parse_registry",
+    "unset_secrets",
+    "validate_vendor",
+    "vendor_from_model",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,9 +244,51 @@ class RegistryHolder:
 
 def parse_registry(data: Any, *, source: str = "<memory>") -> Registry:
     """Validate registry data (already parsed YAML); raise RegistryError listing every problem."""
-    from bot.registry_model import parse_registry as validate
+    from bot.registry_model import validate_registry
 
-    return validate(data, source=source)
+    models, region = validate_registry(data, source=source)
+    return Registry([vendor_from_model(m) for m in models], source=source, region=region)
+
+
+def validate_vendor(data: Any) -> Vendor:
+    """One vendor's data (phones already normalized) validated by the model; pydantic's
+    ValidationError otherwise."""
+    from bot.registry_model import Vendor as VendorModel
+
+    return vendor_from_model(VendorModel.model_validate(data))
+
+
+def vendor_from_model(model: Any) -> Vendor:
+    """A validated :class:`bot.registry_model.Vendor` as a :class:`Vendor`, field for field."""
+    token: TotpToken | Ed25519Token | None = None
+    if model.token is not None and model.token.type == "totp":
+        token = TotpToken(
+            type="totp",
+            secret_env=model.token.secret_env,
+            digits=model.token.digits,
+            period=model.token.period,
+        )
+    elif model.token is not None:
+        token = Ed25519Token(type="ed25519", public_key=model.token.public_key)
+    return Vendor(
+        id=model.id,
+        name=model.name,
+        domains=model.domains,
+        contacts=tuple(
+            Contact(name=c.name, role=c.role, email=c.email, phone=c.phone) for c in model.contacts
+        ),
+        callback=Callback(
+            phone=model.callback.phone,
+            instructions=model.callback.instructions,
+            hours=model.callback.hours,
+        ),
+        privileged=model.privileged,
+        last_reviewed=model.last_reviewed,
+        owner=model.owner,
+        aliases=model.aliases,
+        dkim_selectors=model.dkim_selectors,
+        token=token,
+    )
 
 
 def unset_secrets(registry: Registry, secret: Callable[[str], str | None]) -> list[str]:

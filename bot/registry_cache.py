@@ -41,7 +41,7 @@ from bot.registry import (
 CACHE_NAME = "registry.json"
 FORMAT = 2
 # the validation the cached vendors went through, and the checks they pass on the way in
-_CODE = ("registry.py", "registry_model.py", "registry_cache.py", "names.py")
+_CODE = ("registry.py", "registry_model.py", "registry_cache.py", "names.py", "phones.py")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # as bot.registry_model
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

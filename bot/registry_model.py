@@ -14,13 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot import registry
 from bot.errors import RegistryError
 from bot.names import InvalidName, is_subdomain_of, normalize_domain, parse_address
+from bot.phones import DEFAULT_REGION, normalize_phone
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
-DEFAULT_REGION = registry.DEFAULT_REGION
 
 
 class _Strict(BaseModel):
@@ -121,45 +120,6 @@ class _RegistryFile(_Strict):
     vendors: list[dict[str, Any]]
 
 
-def to_vendor(model: Vendor) -> registry.Vendor:
-    """The validated model as :class:`bot.registry.Vendor` (the same values, field for field)."""
-    token: registry.TotpToken | registry.Ed25519Token | None = None
-    if isinstance(model.token, TotpToken):
-        token = registry.TotpToken(
-            type=model.token.type,
-            secret_env=model.token.secret_env,
-            digits=model.token.digits,
-            period=model.token.period,
-        )
-    elif isinstance(model.token, Ed25519Token):
-        token = registry.Ed25519Token(type=model.token.type, public_key=model.token.public_key)
-    return registry.Vendor(
-        id=model.id,
-        name=model.name,
-        domains=model.domains,
-        contacts=tuple(
-            registry.Contact(name=c.name, role=c.role, email=c.email, phone=c.phone)
-            for c in model.contacts
-        ),
-        callback=registry.Callback(
-            phone=model.callback.phone,
-            instructions=model.callback.instructions,
-            hours=model.callback.hours,
-        ),
-        privileged=model.privileged,
-        last_reviewed=model.last_reviewed,
-        owner=model.owner,
-        aliases=model.aliases,
-        dkim_selectors=model.dkim_selectors,
-        token=token,
-    )
-
-
-def validate_vendor(data: Any) -> registry.Vendor:
-    """One vendor's data (phones already normalized) validated; ValidationError otherwise."""
-    return to_vendor(Vendor.model_validate(data))
-
-
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -172,8 +132,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(vendor)"
 
 
-def parse_registry(data: Any, *, source: str = "<memory>") -> registry.Registry:
-    """Validate registry data (already parsed YAML); raise RegistryError listing every problem."""
+def validate_registry(data: Any, *, source: str = "<memory>") -> tuple[list[Vendor], str]:
+    """Validate registry data (already parsed YAML): its vendors and default region; raise
+    RegistryError listing every problem."""
     if not isinstance(data, dict) or "vendors" not in data:
         raise RegistryError([f"{source}: expected a mapping with a top-level 'vendors:' list"])
     try:
@@ -183,7 +144,7 @@ def parse_registry(data: Any, *, source: str = "<memory>") -> registry.Registry:
             [f"{source}: {_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
         ) from None
     problems: list[str] = []
-    vendors: list[registry.Vendor] = []
+    vendors: list[Vendor] = []
     for index, raw in enumerate(top.vendors):
         label = f"vendor #{index + 1}"
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
@@ -193,7 +154,7 @@ def parse_registry(data: Any, *, source: str = "<memory>") -> registry.Registry:
             continue
         raw = _normalize_phones(raw, top.default_region, label, problems)
         try:
-            vendors.append(to_vendor(Vendor.model_validate(raw)))
+            vendors.append(Vendor.model_validate(raw))
         except ValidationError as exc:
             for err in exc.errors():
                 msg = err["msg"].removeprefix("Value error, ")
@@ -206,7 +167,7 @@ def parse_registry(data: Any, *, source: str = "<memory>") -> registry.Registry:
     problems.extend(_cross_checks(vendors))
     if problems:
         raise RegistryError(problems)
-    return registry.Registry(vendors, source=source, region=top.default_region)
+    return vendors, top.default_region
 
 
 def _normalize_phones(
@@ -218,7 +179,7 @@ def _normalize_phones(
         try:
             raw["callback"] = {
                 **callback,
-                "phone": registry.normalize_phone(str(callback["phone"]), region),
+                "phone": normalize_phone(str(callback["phone"]), region),
             }
         except ValueError as exc:
             problems.append(f"{label}: callback.phone: {exc}")
@@ -231,7 +192,7 @@ def _normalize_phones(
                 try:
                     contact = {
                         **contact,
-                        "phone": registry.normalize_phone(str(contact["phone"]), region),
+                        "phone": normalize_phone(str(contact["phone"]), region),
                     }
                 except ValueError as exc:
                     problems.append(f"{label}: contacts[{i}].phone: {exc}")
@@ -241,7 +202,7 @@ def _normalize_phones(
     return raw
 
 
-def _cross_checks(vendors: list[registry.Vendor]) -> list[str]:
+def _cross_checks(vendors: list[Vendor]) -> list[str]:
     problems: list[str] = []
     seen_ids: dict[str, int] = {}
     claimed: dict[str, str] = {}

@@ -18,9 +18,8 @@ import yaml
 from pydantic import ValidationError
 
 from bot.errors import RegistryError
-from bot.registry import parse_registry
+from bot.registry import parse_registry, validate_vendor
 from bot.registry_cache import vendor_from_json
-from bot.registry_model import validate_vendor
 from tests.support import registry_reference as reference
 from tests.support.dnsserver import TestDNSServer
 
