@@ -26,6 +26,9 @@ import dns._features
 # deskguard never speaks DNS over HTTPS: without this, dns.asyncresolver imports the whole DoH
 # stack (httpx, h2, anyio: ~100 ms at start-up). Must run before dns.query is imported.
 dns._features.force("doh", False)
+# nor over QUIC: without this, dns.query looks for aioquic's package metadata (a scan of every
+# installed distribution) at import.
+dns._features.force("doq", False)
 
 import dns.asyncresolver  # noqa: E402
 import dns.exception  # noqa: E402

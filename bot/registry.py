@@ -1,145 +1,96 @@
 """The vendor registry: load and validate the YAML file, look vendors up by domain, address, phone.
 
 Unknown fields are rejected, not ignored: in a security registry a misspelt key (``domain:`` for
-``domains:``) must fail loudly instead of silently dropping a vendor's data.
+``domains:``) must fail loudly instead of silently dropping a vendor's data. The checks are
+pydantic models (:mod:`bot.registry_model`, imported only to validate); what they accept is
+held in the plain frozen dataclasses here, which a one-shot command reads without pydantic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from bot.errors import RegistryError
-from bot.names import InvalidName, is_subdomain_of, normalize_domain, parse_address
+from bot.names import is_subdomain_of
+from bot.phones import DEFAULT_REGION, display_phone, normalize_phone
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
-DEFAULT_REGION = "US"
-
-
-def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
-    """Return the E.164 form of a phone number or raise ValueError."""
-    import phonenumbers  # here: a cached registry and a domain check never need it
-
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"phone {raw!r} cannot be parsed: {exc}") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"phone {raw!r} is not a possible number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@functools.lru_cache(maxsize=1024)
-def display_phone(e164: str) -> str:
-    """International display form (+1 206-555-0142) of an E.164 number."""
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+__all__ = [
+    "DEFAULT_REGION",
+    "Callback",
+    "Contact",
+    "Ed25519Token",
+    "PhoneOwner",
+    "Registry",
+    "RegistryHolder",
+    "TotpToken",
+    "Vendor",
+    "display_phone",
+    "load_registry",
+    "normalize_phone",
+    "parse_registry",
+    "unset_secrets",
+    "validate_vendor",
+    "vendor_from_model",
+]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Contact(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Contact:
     """A named person at the vendor."""
 
-    name: str = Field(min_length=1)
-    role: str = Field(min_length=1)
+    name: str
+    role: str
     email: str
     phone: str | None = None
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        try:
-            return str(parse_address(value))
-        except InvalidName as exc:
-            raise ValueError(str(exc)) from None
 
-
-class Callback(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Callback:
     """The independently verified channel to call back on."""
 
     phone: str
-    instructions: str = Field(min_length=1)
+    instructions: str
     hours: str | None = None
 
 
-class TotpToken(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class TotpToken:
     """A TOTP shared secret; the secret itself lives in the environment variable named here."""
 
     type: Literal["totp"]
     secret_env: str
-    digits: int = Field(default=6, ge=6, le=8)
-    period: int = Field(default=30, ge=15, le=120)
-
-    @field_validator("secret_env")
-    @classmethod
-    def _env(cls, value: str) -> str:
-        if not _ENV_NAME.match(value):
-            raise ValueError("must be an environment variable name (A-Z, 0-9, _)")
-        return value
+    digits: int = 6
+    period: int = 30
 
 
-class Ed25519Token(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Ed25519Token:
     """An Ed25519 public key (base64 or hex) the vendor signs challenges with."""
 
     type: Literal["ed25519"]
-    public_key: str = Field(min_length=32)
+    public_key: str
 
 
-class Vendor(_Strict):
-    """One registered vendor."""
+@dataclass(frozen=True, kw_only=True)
+class Vendor:
+    """One registered vendor, as validated (:mod:`bot.registry_model` checks every field)."""
 
     id: str
-    name: str = Field(min_length=1)
-    domains: tuple[str, ...] = Field(min_length=1)
+    name: str
+    domains: tuple[str, ...]
     contacts: tuple[Contact, ...] = ()
     callback: Callback
     privileged: bool
     last_reviewed: dt.date
-    owner: str = Field(min_length=1)
+    owner: str
     aliases: tuple[str, ...] = ()
     dkim_selectors: tuple[str, ...] = ()
-    token: TotpToken | Ed25519Token | None = Field(default=None, discriminator="type")
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (at most 64)")
-        return value
-
-    @field_validator("domains", mode="before")
-    @classmethod
-    def _domains(cls, value: Any) -> Any:
-        if not isinstance(value, list | tuple):
-            return value
-        out = []
-        for i, raw in enumerate(value):
-            try:
-                out.append(normalize_domain(str(raw)))
-            except InvalidName as exc:
-                raise ValueError(f"domains[{i}]: {exc}") from None
-        return tuple(out)
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(a.strip().lower() for a in value if a.strip())
+    token: TotpToken | Ed25519Token | None = None
 
     @property
     def review_date(self) -> dt.date:
@@ -169,10 +120,24 @@ class Vendor(_Strict):
             ],
         }
 
-
-class _RegistryFile(_Strict):
-    default_region: str = DEFAULT_REGION
-    vendors: list[dict[str, Any]]
+    def to_json(self) -> dict[str, Any]:
+        """Every field in JSON form (what pydantic's ``model_dump(mode="json")`` gave)."""
+        token: dict[str, Any] | None = None
+        if self.token is not None:
+            token = dataclasses.asdict(self.token)
+        return {
+            "id": self.id,
+            "name": self.name,
+            "domains": list(self.domains),
+            "contacts": [dataclasses.asdict(c) for c in self.contacts],
+            "callback": dataclasses.asdict(self.callback),
+            "privileged": self.privileged,
+            "last_reviewed": self.last_reviewed.isoformat(),
+            "owner": self.owner,
+            "aliases": list(self.aliases),
+            "dkim_selectors": list(self.dkim_selectors),
+            "token": token,
+        }
 
 
 @dataclass(frozen=True)
@@ -277,105 +242,53 @@ class RegistryHolder:
         self.error = None
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("TotpToken", "Ed25519Token", "totp", "ed25519"):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(vendor)"
-
-
 def parse_registry(data: Any, *, source: str = "<memory>") -> Registry:
     """Validate registry data (already parsed YAML); raise RegistryError listing every problem."""
-    if not isinstance(data, dict) or "vendors" not in data:
-        raise RegistryError([f"{source}: expected a mapping with a top-level 'vendors:' list"])
-    try:
-        top = _RegistryFile.model_validate(data)
-    except ValidationError as exc:
-        raise RegistryError(
-            [f"{source}: {_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        ) from None
-    problems: list[str] = []
-    vendors: list[Vendor] = []
-    for index, raw in enumerate(top.vendors):
-        label = f"vendor #{index + 1}"
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            label = f"vendor {raw['id']!r}"
-        if not isinstance(raw, dict):
-            problems.append(f"{label}: expected a mapping")
-            continue
-        raw = _normalize_phones(raw, top.default_region, label, problems)
-        try:
-            vendors.append(Vendor.model_validate(raw))
-        except ValidationError as exc:
-            for err in exc.errors():
-                msg = err["msg"].removeprefix("Value error, ")
-                field = _loc(err["loc"])
-                if err["type"] == "missing":
-                    msg = "is required"
-                elif err["type"] == "extra_forbidden":
-                    msg = "unknown field (fields are checked; see the README)"
-                problems.append(f"{label}: {field}: {msg}")
-    problems.extend(_cross_checks(vendors))
-    if problems:
-        raise RegistryError(problems)
-    return Registry(vendors, source=source, region=top.default_region)
+    from bot.registry_model import validate_registry
+
+    models, region = validate_registry(data, source=source)
+    return Registry([vendor_from_model(m) for m in models], source=source, region=region)
 
 
-def _normalize_phones(
-    raw: dict[str, Any], region: str, label: str, problems: list[str]
-) -> dict[str, Any]:
-    raw = dict(raw)
-    callback = raw.get("callback")
-    if isinstance(callback, dict) and isinstance(callback.get("phone"), str | int):
-        try:
-            raw["callback"] = {**callback, "phone": normalize_phone(str(callback["phone"]), region)}
-        except ValueError as exc:
-            problems.append(f"{label}: callback.phone: {exc}")
-            raw["callback"] = {**callback, "phone": "+10000000000"}
-    contacts = raw.get("contacts")
-    if isinstance(contacts, list):
-        fixed = []
-        for i, contact in enumerate(contacts):
-            if isinstance(contact, dict) and contact.get("phone") not in (None, ""):
-                try:
-                    contact = {**contact, "phone": normalize_phone(str(contact["phone"]), region)}
-                except ValueError as exc:
-                    problems.append(f"{label}: contacts[{i}].phone: {exc}")
-                    contact = {**contact, "phone": None}
-            fixed.append(contact)
-        raw["contacts"] = fixed
-    return raw
+def validate_vendor(data: Any) -> Vendor:
+    """One vendor's data (phones already normalized) validated by the model; pydantic's
+    ValidationError otherwise."""
+    from bot.registry_model import Vendor as VendorModel
+
+    return vendor_from_model(VendorModel.model_validate(data))
 
 
-def _cross_checks(vendors: list[Vendor]) -> list[str]:
-    problems: list[str] = []
-    seen_ids: dict[str, int] = {}
-    claimed: dict[str, str] = {}
-    for vendor in vendors:
-        if vendor.id in seen_ids:
-            problems.append(f"vendor {vendor.id!r}: id: used by more than one vendor")
-        seen_ids[vendor.id] = 1
-        for domain in vendor.domains:
-            owner = claimed.get(domain)
-            if owner is not None and owner != vendor.id:
-                problems.append(
-                    f"vendor {vendor.id!r}: domains: {domain} is already claimed by "
-                    f"vendor {owner!r}"
-                )
-            claimed.setdefault(domain, vendor.id)
-        for i, contact in enumerate(vendor.contacts):
-            domain = contact.email.rsplit("@", 1)[1]
-            if not any(is_subdomain_of(domain, d) for d in vendor.domains):
-                problems.append(
-                    f"vendor {vendor.id!r}: contacts[{i}].email: {contact.email} is not at one of "
-                    "the vendor's domains"
-                )
-    return problems
+def vendor_from_model(model: Any) -> Vendor:
+    """A validated :class:`bot.registry_model.Vendor` as a :class:`Vendor`, field for field."""
+    token: TotpToken | Ed25519Token | None = None
+    if model.token is not None and model.token.type == "totp":
+        token = TotpToken(
+            type="totp",
+            secret_env=model.token.secret_env,
+            digits=model.token.digits,
+            period=model.token.period,
+        )
+    elif model.token is not None:
+        token = Ed25519Token(type="ed25519", public_key=model.token.public_key)
+    return Vendor(
+        id=model.id,
+        name=model.name,
+        domains=model.domains,
+        contacts=tuple(
+            Contact(name=c.name, role=c.role, email=c.email, phone=c.phone) for c in model.contacts
+        ),
+        callback=Callback(
+            phone=model.callback.phone,
+            instructions=model.callback.instructions,
+            hours=model.callback.hours,
+        ),
+        privileged=model.privileged,
+        last_reviewed=model.last_reviewed,
+        owner=model.owner,
+        aliases=model.aliases,
+        dkim_selectors=model.dkim_selectors,
+        token=token,
+    )
 
 
 def unset_secrets(registry: Registry, secret: Callable[[str], str | None]) -> list[str]:

@@ -1,6 +1,8 @@
 """The resolver against the real test DNS server: outcomes kept apart, TTLs honoured."""
 
 import json
+import subprocess
+import sys
 
 from bot.dns import Outcome, Resolver, Snapshot
 
@@ -81,3 +83,15 @@ def test_snapshot_answers_offline(tmp_path):
     assert snapshot.lookup("example.com", "MX").outcome is Outcome.NODATA
     assert snapshot.lookup("other.example", "TXT").outcome is Outcome.NXDOMAIN
     assert snapshot.lookup("slow.example", "TXT").outcome is Outcome.TEMPERROR
+
+
+def test_dns_over_https_and_quic_are_never_loaded() -> None:
+    code = (
+        "import sys, bot.dns, dns._features\n"
+        "assert not dns._features.have('doh') and not dns._features.have('doq')\n"
+        "print(sorted(m for m in ('httpx2', 'httpcore2', 'aioquic', 'h2') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bot.report import CATALOGUE
-from bot.settings import Settings
+from bot.settings import FIELDS, env_name
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -15,9 +15,7 @@ def test_every_reason_code_is_listed():
 
 def test_every_setting_is_documented():
     names = []
-    for name, info in Settings.model_fields.items():
-        alias = info.validation_alias
-        env = alias.choices[0] if alias is not None else f"DESKGUARD_{name.upper()}"
-        names.append(env)
+    for name in FIELDS:
+        names.append(env_name(name))
     missing = [n for n in names if f"`{n}`" not in README]
     assert missing == []

@@ -6,7 +6,7 @@ import pytest
 from pydantic import AliasChoices, Field
 
 from bot.errors import ConfigError
-from bot.settings import Settings, load_settings, parse_nameserver
+from bot.settings import Settings, load_settings, parse_nameserver, settings_model
 
 
 def test_lists_are_comma_separated(monkeypatch):
@@ -118,7 +118,7 @@ def _reference() -> type[Any]:
         )
 
     fields: dict[str, Any] = {}
-    for name, info in Settings.model_fields.items():
+    for name, info in settings_model().model_fields.items():
         annotation = info.annotation
         if annotation == tuple[str, ...]:
             annotation = Annotated[annotation, NoDecode]
@@ -130,8 +130,8 @@ def _reference() -> type[Any]:
 
 
 def _keys() -> set[str]:
-    keys = set(Settings.model_fields)
-    for info in Settings.model_fields.values():
+    keys = set(settings_model().model_fields)
+    for info in settings_model().model_fields.values():
         if isinstance(info.validation_alias, AliasChoices):
             keys.update(str(c) for c in info.validation_alias.choices)
     return keys
@@ -174,8 +174,8 @@ def test_variables_are_read_as_pydantic_settings_reads_them(
     expected_dotenv = {
         k: v for k, v in DotEnvSettingsSource(reference, env_file=env_file)().items() if k in keys
     }
-    assert _field_values(Settings, os.environ) == expected_env
-    assert _field_values(Settings, _read_dotenv((env_file,))) == expected_dotenv
+    assert _field_values(os.environ) == expected_env
+    assert _field_values(_read_dotenv((env_file,))) == expected_dotenv
 
 
 def test_later_env_files_win_as_in_pydantic_settings(tmp_path: Path) -> None:
@@ -189,8 +189,6 @@ def test_later_env_files_win_as_in_pydantic_settings(tmp_path: Path) -> None:
     keys = _keys()
     expected = DotEnvSettingsSource(_reference(), env_file=[first, second, tmp_path / "none"])()
     files = (first, second, tmp_path / "none")
-    assert _field_values(Settings, _read_dotenv(files)) == {
-        k: v for k, v in expected.items() if k in keys
-    }
+    assert _field_values(_read_dotenv(files)) == {k: v for k, v in expected.items() if k in keys}
     settings = Settings(_env_file=[first, second])
     assert settings.port == 2

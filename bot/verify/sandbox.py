@@ -84,8 +84,7 @@ class _Job:
 def _portable(settings: Settings) -> Settings:
     """The settings' fields alone, for a worker: no cached values (the environment that
     ``secret_environ`` holds is neither picklable nor the worker's business)."""
-    values = {name: getattr(settings, name) for name in type(settings).model_fields}
-    return type(settings).model_construct(_fields_set=set(settings.model_fields_set), **values)
+    return settings.portable()
 
 
 def _serve(conn: Connection, config: _WorkerConfig) -> None:  # pragma: no cover - in a child

@@ -53,7 +53,7 @@ async def test_start_up_warns_about_unset_registry_secrets(
                 registry=tokened_registry(tmp_path),
                 dns_nameservers=dns_server.nameserver,
             )
-            values = base.model_dump(exclude={"dns_nameservers"})
+            values = base.field_values()
             values["dns_nameservers"] = dns_server.nameserver
             settings = Settings(_env_file=tmp_path / ".env", **values)
             stop = asyncio.Event()

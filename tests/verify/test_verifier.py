@@ -122,7 +122,7 @@ async def test_registry_swap_rebuilds_lookalike_index(verifier, registry):
 
     assert (await verifier.verify_target("fabrikarn.co.uk")).verdict is Verdict.SUSPICIOUS
     only_northwind = parse_registry(
-        {"vendors": [v.model_dump(mode="json") for v in registry.vendors if v.id == "northwind"]}
+        {"vendors": [v.to_json() for v in registry.vendors if v.id == "northwind"]}
     )
     verifier.registry_holder.replace(only_northwind)
     assert (await verifier.verify_target("fabrikarn.co.uk")).verdict is Verdict.UNVERIFIED

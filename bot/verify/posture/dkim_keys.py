@@ -8,10 +8,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-
 from bot.dns import Resolver
 from bot.mail.dmarc_policy import CheckStatus, parse_tags
 from bot.verify.posture.lookup import looked_up
@@ -60,6 +56,11 @@ def _is_dkim_key_record(text: str) -> bool:
 
 def _read_key(posture: DkimKeyPosture, tags: dict[str, str]) -> None:
     """Fill key type and size from the ``k=`` and ``p=`` tags; mark problems INVALID."""
+    # imported here: a domain without a published key (most `verify DOMAIN` runs) never needs it
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     key_type = tags.get("k", "rsa").lower()
     posture.key_type = key_type
     data = re.sub(r"\s+", "", tags["p"])

@@ -48,6 +48,15 @@ PEOPLE = {
 }
 
 
+def _without_none(value: Any) -> Any:
+    """JSON data without its None values, at every depth (pydantic's ``exclude_none``)."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
 def _registry(base: Registry) -> Registry:
     def vendor(vid: str, phone: str, token: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -64,7 +73,7 @@ def _registry(base: Registry) -> Registry:
             "token": token,
         }
 
-    raw = [v.model_dump(mode="json", exclude_none=True) for v in base.vendors]
+    raw = [_without_none(v.to_json()) for v in base.vendors]
     raw.append(vendor("totpco", "+1 206 555 0181", {"type": "totp", "secret_env": "DG_TOTPCO"}))
     raw.append(
         vendor("edco", "+1 206 555 0182", {"type": "ed25519", "public_key": PUBLIC.decode()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -35,8 +36,7 @@ def test_request_modal_lists_registry_vendors_and_preselects() -> None:
 
 def test_request_modal_with_many_vendors_takes_a_name() -> None:
     vendors = [
-        REGISTRY.vendors[0].model_copy(update={"id": f"v{i}", "name": f"Vendor {i}"})
-        for i in range(150)
+        dataclasses.replace(REGISTRY.vendors[0], id=f"v{i}", name=f"Vendor {i}") for i in range(150)
     ]
     view = modal_blocks.request_modal(vendors).to_dict()
     element = _inputs(view)[ids.BLOCK_VENDOR]["element"]
