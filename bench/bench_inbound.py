@@ -19,7 +19,8 @@ Then queue memory per message: the gate with no worker running; Redis ``MEMORY U
 stream (and of every key in the database) divided by the messages queued. Also printed: server CPU
 per message, peak RSS, load average (the machine may be shared: CPU ms/msg is the steadier figure).
 Redis database ``--redis-db`` is flushed before and after every scenario. With
-BENCH_INBOUND_PROFILE=DIR each server runs under cProfile and leaves DIR/NAME.prof.
+BENCH_INBOUND_PROFILE=DIR each server runs under cProfile and leaves DIR/NAME.prof (wall clock;
+with BENCH_INBOUND_PROFILE_CLOCK=cpu its main thread's CPU time, see bench/cpuprofile.py).
 
 Then the gate ratios (issue 13): server CPU per message of C (the whole gate on SQLite: HTTP,
 queue, worker, verification, Slack card; the server's process and every process under it, the
@@ -39,7 +40,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import resource
 import signal
 import socket
@@ -61,12 +61,13 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.leanhttp import LeanSlack, build_request, post_raw  # noqa: E402
 from bot.runtime.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402
+from bot.runtime.web_ops import INBOUND_PATH  # noqa: E402
 from tests.support.dnsserver import TestDNSServer  # noqa: E402
 from tests.support.mailsign import SigningKey, build, prepend, publish, rsa_key  # noqa: E402
 from tests.support.mailsign import sign as dkim_sign  # noqa: E402
 from tests.support.signed import received  # noqa: E402
-from tests.support.slack_api import SlackApiRecorder  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
 REGISTRY = ROOT / "tests" / "fixtures" / "vendors.yml"
@@ -75,8 +76,6 @@ CHANNEL = "CTRIAGE"
 BOT_TOKEN = "xoxb-1111-2222-benchtoken"
 OUR_MX = "mx.example-corp.test"
 STREAM = "deskguard:inbound"
-JOB_ID = re.compile(r"Inbound message `(\d{13}-[0-9a-f]{16})`")
-VERDICT = re.compile(r"deskguard: inbound email ([A-Z]+)|(could not be verified)")
 
 WORDS = (
     "licence",
@@ -239,42 +238,6 @@ def make_messages(count: int, seed: int = 6) -> list[Sample]:
     return samples
 
 
-# --- the recording Slack server, with arrival times -------------------------------------------
-
-
-class Recorder(SlackApiRecorder):
-    """SlackApiRecorder that also notes when each inbound card (by job id) arrived."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cards: dict[str, float] = {}
-        self.duplicates: Counter[str] = Counter()
-        self.verdicts: Counter[str] = Counter()
-
-    async def _api(self, request: web.Request) -> web.Response:
-        response = await super()._api(request)
-        call = self.calls[-1]
-        if call.method == "chat.postMessage" and call.status == 200:
-            text = call.text()
-            found = JOB_ID.search(text)
-            if found is not None:
-                job_id = found.group(1)
-                if job_id in self.cards:
-                    self.duplicates[job_id] += 1
-                else:
-                    self.cards[job_id] = time.perf_counter()
-                verdict = VERDICT.search(text)
-                self.verdicts[(verdict.group(1) or "UNUSABLE") if verdict else "?"] += 1
-        return response
-
-    def reset(self) -> None:
-        """Forget every call and card."""
-        self.calls.clear()
-        self.cards.clear()
-        self.duplicates.clear()
-        self.verdicts.clear()
-
-
 # --- deskguard serve subprocesses -------------------------------------------------------------
 
 
@@ -342,7 +305,7 @@ async def start_server(
     workdir: Path,
     name: str,
     *,
-    slack: Recorder,
+    slack: LeanSlack,
     dns: TestDNSServer,
     redis_url: str | None,
     triage: bool = True,
@@ -376,6 +339,8 @@ async def start_server(
     with log.open("wb") as out:
         profile = os.environ.get("BENCH_INBOUND_PROFILE")  # a folder: cProfile each server
         prefix = ["-m", "cProfile", "-o", f"{profile}/{name}.prof"] if profile else []
+        if profile and os.environ.get("BENCH_INBOUND_PROFILE_CLOCK") == "cpu":
+            prefix = [str(ROOT / "bench" / "cpuprofile.py"), f"{profile}/{name}.prof"]
         process = await asyncio.create_subprocess_exec(
             str(PYTHON),
             *prefix,
@@ -428,33 +393,52 @@ class Load:
     seconds: float = 0.0  # until the last answer
 
 
-async def post_all(
-    bases: Sequence[str], samples: Sequence[Sample], concurrency: int, load: Load
-) -> None:
-    """POST every sample to the gate (alternating over ``bases``), ``concurrency`` at a time."""
+def prepare(bases: Sequence[str], samples: Sequence[Sample]) -> list[bytes]:
+    """Every sample as a signed HTTP/1.1 POST to the gate, ``samples[i]`` to
+    ``bases[i % len(bases)]``, ready to send (built before the clock starts)."""
     stamp = str(int(time.time()))
-    signed = [(s.raw, sign(SECRET, stamp, s.raw)) for s in samples]
+    requests = []
+    for index, sample in enumerate(samples):
+        host, port = _address(bases[index % len(bases)])
+        headers = [(TIMESTAMP_HEADER, stamp), (SIGNATURE_HEADER, sign(SECRET, stamp, sample.raw))]
+        requests.append(build_request(host, port, INBOUND_PATH, headers, sample.raw))
+    return requests
+
+
+def _address(base: str) -> tuple[str, int]:
+    host, _, port = base.removeprefix("http://").partition(":")
+    return host, int(port)
+
+
+async def post_all(
+    bases: Sequence[str],
+    samples: Sequence[Sample],
+    concurrency: int,
+    load: Load,
+    requests: Sequence[bytes] | None = None,
+) -> None:
+    """POST every sample to the gate (alternating over ``bases``), ``concurrency`` at a time, over
+    kept-alive connections (``requests``: made by :func:`prepare` for these bases and samples)."""
+    if requests is None:
+        requests = prepare(bases, samples)
+
+    def answered(index: int, status: int, body: bytes) -> None:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        if status == 202 and data.get("id"):
+            load.accepted[str(data["id"])] = time.perf_counter()
+        else:
+            load.refused[f"{status} {data.get('error')}"] += 1
+
+    def failed(index: int, error: str) -> None:
+        load.refused[error] += 1
+
     load.started = began = time.perf_counter()
-    limit = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-        async def one(index: int, body: bytes, signature: str) -> None:
-            url = f"{bases[index % len(bases)]}/inbound/email"
-            headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: signature}
-            async with limit:
-                try:
-                    async with session.post(url, data=body, headers=headers) as resp:
-                        data = await resp.json(content_type=None)
-                        if resp.status == 202 and data.get("id"):
-                            load.accepted[str(data["id"])] = time.perf_counter()
-                        else:
-                            load.refused[f"{resp.status} {data.get('error')}"] += 1
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    load.refused[type(exc).__name__] += 1
-
-        await asyncio.gather(*(one(i, body, sig) for i, (body, sig) in enumerate(signed)))
+    await post_raw([_address(b) for b in bases], requests, concurrency, answered, failed)
     load.seconds = time.perf_counter() - began
 
 
@@ -489,6 +473,7 @@ class Row:
     cores_busy: float = 0.0
     server_rss: list[float] = field(default_factory=list)
     bench_cpu: float = 0.0
+    main_user_system: list[tuple[float, float]] = field(default_factory=list)  # CPU s per server
     left_in_queue: int | None = None
     exit_codes: list[int] = field(default_factory=list)
     load_avg: tuple[float, float] = (0.0, 0.0)
@@ -533,12 +518,19 @@ def _cores_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
     return (after[0] - before[0]) / total * (os.cpu_count() or 1) if total else 0.0
 
 
+def _user_system(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds so far of process ``pid`` (its own, not its children's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def _cpu_self() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-async def warm_up(servers: Sequence[Server], slack: Recorder, samples: Sequence[Sample]) -> None:
+async def warm_up(servers: Sequence[Server], slack: LeanSlack, samples: Sequence[Sample]) -> None:
     """One message of every kind through every process (imports, DNS cache, connections)."""
     load = Load()
     n = len(SENDERS)
@@ -556,7 +548,7 @@ async def throughput(
     processes: int,
     workers: int,
     redis_url: str | None,
-    slack: Recorder,
+    slack: LeanSlack,
     dns: TestDNSServer,
     samples: Sequence[Sample],
     warm: Sequence[Sample],
@@ -583,8 +575,11 @@ async def throughput(
                     )
                 )
             await warm_up(servers, slack, warm)
+            bases = [s.base for s in servers]
+            requests = prepare(bases, samples)  # signed and laid out before the clock starts
             cpu_before = [s.cpu_seconds() for s in servers]
             tree_before = [s.cpu_by_process() for s in servers]
+            main_before = [_user_system(s.process.pid) for s in servers]
             bench_before = _cpu_self()
             machine_before = _machine_cpu()
             load_before = os.getloadavg()[0]
@@ -593,7 +588,7 @@ async def throughput(
             deadline = began + budget
             try:
                 await asyncio.wait_for(
-                    post_all([s.base for s in servers], samples, concurrency, load), budget
+                    post_all(bases, samples, concurrency, load, requests), budget
                 )
             except TimeoutError:
                 row.note = "POSTs timed out; "
@@ -603,15 +598,19 @@ async def throughput(
             accepted = set(load.accepted)
             if not accepted:
                 row.note += "nothing accepted; "
-            elif await wait_until(lambda: accepted <= set(slack.cards), deadline):
+            elif await wait_until(lambda: all(j in slack.cards for j in accepted), deadline):
                 row.to_cards = max(slack.cards[j] for j in accepted) - load.started
             else:
                 row.note += f"timed out after {budget:.0f} s; "
             machine_after = _machine_cpu()
+            row.bench_cpu = _cpu_self() - bench_before  # the load and the Slack stand-in
+            main_after = [_user_system(s.process.pid) for s in servers]
             await asyncio.sleep(1.0)  # a late duplicate would arrive now
             row.cards = sum(1 for c in slack.find("chat.postMessage") if c.status == 200)
             row.duplicates = sum(slack.duplicates.values())
             row.missing = len(accepted - set(slack.cards))
+            if slack.errors:
+                row.note += f"Slack stand-in refused {len(slack.errors)}: {slack.errors[0]}; "
             waits = [slack.cards[j] - load.accepted[j] for j in accepted if j in slack.cards]
             if waits:
                 row.latency = (
@@ -627,9 +626,12 @@ async def throughput(
                 main = after.get(main_pid, 0.0) - before.get(main_pid, 0.0)
                 rest = sum(v - before.get(k, 0.0) for k, v in after.items() if k != main_pid)
                 row.split.append((main, rest))
+            row.main_user_system = [
+                (ua - ub, sa - sb)
+                for (ub, sb), (ua, sa) in zip(main_before, main_after, strict=True)
+            ]
             row.cores_busy = _cores_busy(machine_before, machine_after)
             row.server_rss = [s.peak_rss_mib() for s in servers]
-            row.bench_cpu = _cpu_self() - bench_before
             row.load_avg = (load_before, os.getloadavg()[0])
             if redis_url:
                 row.left_in_queue = await _stream_length(redis_url)
@@ -653,7 +655,7 @@ class Memory:
 
 
 async def queue_memory(
-    redis_url: str, *, slack: Recorder, dns: TestDNSServer, samples: Sequence[Sample]
+    redis_url: str, *, slack: LeanSlack, dns: TestDNSServer, samples: Sequence[Sample]
 ) -> Memory:
     """Enqueue through a gate with no worker; measure what Redis holds per message."""
     await _flush(redis_url)
@@ -867,6 +869,18 @@ def print_rows(rows: Sequence[Row]) -> None:
             f"{queue}; load avg {r.load_avg[0]:.2f} -> {r.load_avg[1]:.2f}"
             + (f"; NOTE {r.note}" if r.note else "")
         )
+    print()
+    for r in rows:  # the steadier figures, per message: who spends what
+        if not r.accepted:
+            continue
+        us = ", ".join(
+            f"{u / r.accepted * 1e3:.2f} user + {s / r.accepted * 1e3:.2f} system"
+            for u, s in r.main_user_system
+        )
+        print(
+            f"{r.name.partition(':')[0]}: main process ms/msg {us}; harness (load + Slack "
+            f"stand-in, this process) {r.bench_cpu / r.accepted * 1e3:.2f} ms CPU/msg"
+        )
 
 
 def print_memory(m: Memory) -> None:
@@ -906,7 +920,7 @@ async def amain(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     with TestDNSServer() as dns:
         load_zones(dns)
-        slack = Recorder()
+        slack = LeanSlack()
         async with slack:
             common: dict[str, Any] = {
                 "slack": slack,
