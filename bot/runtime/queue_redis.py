@@ -43,6 +43,23 @@ if redis.call('HSETNX', KEYS[1], 'state', 'pending') == 1 then
 end
 return redis.call('HGETALL', KEYS[1])
 """
+# Acknowledge a job (recording its card's ts first, when given) in one command: what the MULTI
+# pipeline of HSET, XACK, XDEL, HDEL did, at a fraction of the client's cost. As in that
+# transaction (Redis does not roll one back), every step runs even when one fails, and the first
+# error is then returned.
+_ACK_SCRIPT = """
+local replies = {}
+if ARGV[5] == '1' then
+  replies[#replies + 1] = redis.pcall('HSET', KEYS[1], 'state', 'posted', 'ts', ARGV[2])
+end
+replies[#replies + 1] = redis.pcall('XACK', KEYS[2], ARGV[3], ARGV[1])
+replies[#replies + 1] = redis.pcall('XDEL', KEYS[2], ARGV[1])
+replies[#replies + 1] = redis.pcall('HDEL', KEYS[3], ARGV[4])
+for _, reply in ipairs(replies) do
+  if type(reply) == 'table' and reply.err then return reply end
+end
+return 1
+"""
 AUTOCLAIM_EVERY = 1.0  # seconds between looks for stale jobs while new ones keep coming
 
 
@@ -80,6 +97,7 @@ class RedisWorkQueue:
         self._clock = clock
         self._group_ready = False
         self._begin_post = client.register_script(_BEGIN_POST_SCRIPT)
+        self._ack_script = client.register_script(_ACK_SCRIPT)
         self._last_autoclaim = float("-inf")  # time.monotonic() of the last XAUTOCLAIM
 
     @classmethod
@@ -188,13 +206,10 @@ class RedisWorkQueue:
 
     async def _ack(self, job: Job, ts: str | None) -> None:
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                if ts is not None:
-                    pipe.hset(f"{self.posts}:{job.id}", mapping={"state": "posted", "ts": ts})
-                pipe.xack(self.stream, self.group, job.handle)
-                pipe.xdel(self.stream, job.handle)
-                pipe.hdel(self.errors, job.id)
-                await pipe.execute()
+            await self._ack_script(
+                keys=[f"{self.posts}:{job.id}", self.stream, self.errors],
+                args=[job.handle, ts or "", self.group, job.id, "0" if ts is None else "1"],
+            )
         except aioredis.ResponseError as exc:
             if not _is_nogroup(exc):
                 raise
