@@ -45,6 +45,7 @@ from bot.approvals.machine import (
 )
 from bot.approvals.store import new_request_id
 from bot.errors import StoreError, TransitionRefused
+from bot.redis_options import connection_options
 
 _AUDIT = r"""
 local function append_audit(keys, h, event, actor_id, from_state, now_us, note, evidence)
@@ -250,6 +251,7 @@ class RedisStore:
                 timeout=10,
                 socket_connect_timeout=5,  # an unanswering Redis raises instead of hanging
                 socket_timeout=10,
+                **connection_options(),
             )
             client = aioredis.Redis(connection_pool=pool)
         except ValueError as exc:

@@ -10,6 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.errors import StoreError
+from bot.redis_options import connection_options
 from bot.runtime.queue import (
     ERROR_CHARS,
     POST_RECORD_SECONDS,
@@ -105,7 +106,10 @@ class RedisWorkQueue:
         """Connect lazily to ``url``."""
         # a Redis that stops answering raises (StoreError) instead of hanging the gate; the
         # claim's blocking read (under a second) stays well inside the socket timeout
-        return cls(aioredis.from_url(url, socket_connect_timeout=5, socket_timeout=10), **kwargs)
+        client = aioredis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=10, **connection_options()
+        )
+        return cls(client, **kwargs)
 
     async def _ensure_group(self) -> None:
         if self._group_ready:

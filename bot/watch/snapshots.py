@@ -85,8 +85,14 @@ class RedisSnapshots:
     def __init__(self, url: str, *, prefix: str = "deskguard:watch:") -> None:
         import redis.asyncio as aioredis
 
+        from bot.redis_options import connection_options
+
         self.client = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+            url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+            **connection_options(),
         )
         self.prefix = prefix
 
