@@ -473,6 +473,7 @@ class Row:
     cores_busy: float = 0.0
     server_rss: list[float] = field(default_factory=list)
     bench_cpu: float = 0.0
+    redis_cpu: float | None = None  # redis-server's CPU seconds (every client's: it is shared)
     main_user_system: list[tuple[float, float]] = field(default_factory=list)  # CPU s per server
     left_in_queue: int | None = None
     exit_codes: list[int] = field(default_factory=list)
@@ -494,6 +495,16 @@ async def _flush(redis_url: str) -> None:
     client = aioredis.from_url(redis_url)
     try:
         await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+async def _redis_cpu(redis_url: str) -> float:
+    """redis-server's user + system CPU seconds so far (INFO cpu: the whole server)."""
+    client = aioredis.from_url(redis_url)
+    try:
+        info = await client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
     finally:
         await client.aclose()
 
@@ -580,6 +591,7 @@ async def throughput(
             cpu_before = [s.cpu_seconds() for s in servers]
             tree_before = [s.cpu_by_process() for s in servers]
             main_before = [_user_system(s.process.pid) for s in servers]
+            redis_before = await _redis_cpu(redis_url) if redis_url else None
             bench_before = _cpu_self()
             machine_before = _machine_cpu()
             load_before = os.getloadavg()[0]
@@ -604,6 +616,8 @@ async def throughput(
                 row.note += f"timed out after {budget:.0f} s; "
             machine_after = _machine_cpu()
             row.bench_cpu = _cpu_self() - bench_before  # the load and the Slack stand-in
+            if redis_url and redis_before is not None:
+                row.redis_cpu = await _redis_cpu(redis_url) - redis_before
             main_after = [_user_system(s.process.pid) for s in servers]
             await asyncio.sleep(1.0)  # a late duplicate would arrive now
             row.cards = sum(1 for c in slack.find("chat.postMessage") if c.status == 200)
@@ -877,9 +891,14 @@ def print_rows(rows: Sequence[Row]) -> None:
             f"{u / r.accepted * 1e3:.2f} user + {s / r.accepted * 1e3:.2f} system"
             for u, s in r.main_user_system
         )
+        redis = (
+            ""
+            if r.redis_cpu is None
+            else f"; redis-server {r.redis_cpu / r.accepted * 1e3:.2f} ms CPU/msg (shared server)"
+        )
         print(
             f"{r.name.partition(':')[0]}: main process ms/msg {us}; harness (load + Slack "
-            f"stand-in, this process) {r.bench_cpu / r.accepted * 1e3:.2f} ms CPU/msg"
+            f"stand-in, this process) {r.bench_cpu / r.accepted * 1e3:.2f} ms CPU/msg{redis}"
         )
 
 
