@@ -381,11 +381,15 @@ class RedisStore:
             events = [e for e in events if e.at >= since]
         return sorted(events, key=lambda e: e.seq)
 
+    def once_key(self, kind: str, key: str) -> str:
+        """The Redis key :meth:`use_once` sets for ``(kind, key)``."""
+        return f"{self.prefix}once:{kind}:{key}"
+
     async def use_once(self, kind: str, key: str, ttl: float) -> bool:
         """True the first time ``(kind, key)`` is used within ``ttl`` seconds, else False."""
         try:
             done = await self.client.set(
-                f"{self.prefix}once:{kind}:{key}", "1", nx=True, px=max(1, int(ttl * 1000))
+                self.once_key(kind, key), "1", nx=True, px=max(1, int(ttl * 1000))
             )
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from None

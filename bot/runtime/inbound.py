@@ -36,6 +36,9 @@ class GateRefusal:
     message: str
 
 
+REPLAYED = GateRefusal(409, "replayed", "this signed request was already accepted")
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The signature header value for ``body`` sent at ``timestamp``."""
     mac = hmac.new(secret.encode(), f"v1:{timestamp}:".encode() + body, hashlib.sha256)
@@ -82,5 +85,5 @@ async def check_request(
     if not body.strip():
         return GateRefusal(400, "empty_body", "the body must be a raw MIME message")
     if not await first_use(expected):
-        return GateRefusal(409, "replayed", "this signed request was already accepted")
+        return REPLAYED
     return None

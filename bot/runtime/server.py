@@ -47,11 +47,17 @@ from bot.runtime.logs import configure_logging
 from bot.runtime.metrics import Metrics
 from bot.runtime.queue import WorkQueue
 from bot.runtime.queue_backends import open_queue
+from bot.runtime.queue_redis import RedisWorkQueue
 from bot.runtime.reload import RegistryReloader
 from bot.runtime.reminders import run_schedule
 from bot.runtime.services import Services, build_services
 from bot.runtime.startup import connect_with_backoff, until_stopped
-from bot.runtime.web_ops import OpsContext, add_ops_routes, body_deadline_middleware
+from bot.runtime.web_ops import (
+    EnqueueOnce,
+    OpsContext,
+    add_ops_routes,
+    body_deadline_middleware,
+)
 from bot.runtime.worker import InboundWorker, QueueHealth
 from bot.settings import Settings
 from bot.watch.schedule import WatchRun
@@ -375,6 +381,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         slack_ready=False,
         slack_state="connecting",
     )
+    ops.enqueue_once = _enqueue_once(store, queue)
     add_ops_routes(web_app, ops, probes=settings.ops_port is None)
     jobs = asyncio.Event()  # set to stop the background jobs
     background: list[asyncio.Task[None]] = []
@@ -441,6 +448,21 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
     return 0
+
+
+def _enqueue_once(store: ApprovalStore, queue: WorkQueue) -> EnqueueOnce | None:
+    """The gate's replay guard and enqueue in one Redis step, when both live in Redis (one
+    REDIS_URL); the key is the one the store's ``use_once("inbound", ...)`` sets, so replicas
+    that still check with ``use_once`` share it."""
+    from bot.approvals.store_redis import RedisStore  # as open_store: only with REDIS_URL
+
+    if not isinstance(store, RedisStore) or not isinstance(queue, RedisWorkQueue):
+        return None
+
+    async def enqueue_once(body: bytes, key: str, ttl: float) -> str | None:
+        return await queue.enqueue_once(body, store.once_key("inbound", key), ttl)
+
+    return enqueue_once
 
 
 async def _start_ops_listener(ops: OpsContext) -> web.AppRunner:

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from bot.errors import StoreError
 from bot.registry import RegistryHolder
 from bot.runtime.inbound import (
+    REPLAYED,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WINDOW_SECONDS,
@@ -33,6 +34,8 @@ from bot.settings import Settings
 log = logging.getLogger("deskguard.web")
 
 UseOnce = Callable[[str, str, float], Awaitable[bool]]
+# (body, signature key, seconds): the replay guard and the enqueue in one step; None for a replay
+EnqueueOnce = Callable[[bytes, str, float], Awaitable[str | None]]
 Ping = Callable[[], Awaitable[None]]
 
 
@@ -53,6 +56,9 @@ class OpsContext:
     slack_state: str = "ok"
     read_slots: asyncio.Semaphore | None = None
     slack_probe: Callable[[], Awaitable[bool]] | None = None  # Socket Mode: still connected?
+    # set when the queue and the replay guard live in one Redis: the gate then checks a request's
+    # signature key and queues its message in one step (use_once + enqueue otherwise)
+    enqueue_once: EnqueueOnce | None = None
 
     def __post_init__(self) -> None:
         if self.read_slots is None:
@@ -188,7 +194,14 @@ async def _inbound(request: web.Request, ctx: OpsContext) -> web.Response:
     if isinstance(body, web.Response):
         return body
 
+    raw = bytes(body)
+    enqueue_once = ctx.enqueue_once
+    signature_key: list[str] = []
+
     async def first_use(key: str) -> bool:
+        if enqueue_once is not None:  # checked below, in the same step as the enqueue
+            signature_key.append(key)
+            return True
         return await ctx.use_once("inbound", key, WINDOW_SECONDS * 2)
 
     try:
@@ -196,14 +209,21 @@ async def _inbound(request: web.Request, ctx: OpsContext) -> web.Response:
             secret=secret,
             timestamp=request.headers.get(TIMESTAMP_HEADER),
             signature=request.headers.get(SIGNATURE_HEADER),
-            body=bytes(body),
+            body=raw,
             max_bytes=limit,
             first_use=first_use,
         )
+        job_id: str | None = None
+        if refusal is None:
+            if enqueue_once is None:
+                job_id = await ctx.queue.enqueue(raw)
+            else:
+                job_id = await enqueue_once(raw, signature_key[0], WINDOW_SECONDS * 2)
+                if job_id is None:
+                    refusal = REPLAYED
         if refusal is not None:
             log.info("inbound refused", extra={"status": refusal.status, "reason": refusal.code})
             return _error(refusal.status, refusal.code, refusal.message)
-        job_id = await ctx.queue.enqueue(bytes(body))
     except StoreError as exc:
         log.error("inbound store unavailable", extra={"error": str(exc)})
         return _error(503, "store_unavailable", "the queue cannot be reached; retry later")
