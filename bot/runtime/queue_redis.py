@@ -118,14 +118,24 @@ class RedisWorkQueue:
         self._last_autoclaim = float("-inf")  # time.monotonic() of the last XAUTOCLAIM
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> RedisWorkQueue:
-        """Connect lazily to ``url``."""
+    def from_url(cls, url: str, *, max_connections: int = 64, **kwargs: Any) -> RedisWorkQueue:
+        """Connect lazily to ``url``.
+
+        The pool blocks (up to 10 s) for a free connection instead of failing, as the approval
+        store's does: a burst of inbound requests queues rather than erroring with "Too many
+        connections" (redis-py's plain pool refuses past 100).
+        """
         # a Redis that stops answering raises (StoreError) instead of hanging the gate; the
         # claim's blocking read (under a second) stays well inside the socket timeout
-        client = aioredis.from_url(
-            url, socket_connect_timeout=5, socket_timeout=10, **connection_options()
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=10,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+            **connection_options(),
         )
-        return cls(client, **kwargs)
+        return cls(aioredis.Redis(connection_pool=pool), **kwargs)
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -403,6 +413,7 @@ class RedisWorkQueue:
     async def close(self) -> None:
         """Close the connection pool."""
         await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
 
 
 def _job(

@@ -9,6 +9,7 @@ that cannot be queued: its key is left unset, so the retry is accepted.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -205,3 +206,20 @@ async def test_the_gate_uses_the_combined_step_only_when_both_live_in_redis(
     finally:
         await sqlite_store.close()
         await sqlite_queue.close()
+
+
+async def test_a_burst_past_the_pool_waits_for_a_connection(redis_url: str) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    queue = RedisWorkQueue.from_url(redis_url, prefix=prefix, max_connections=3)
+    try:
+        ids = await asyncio.gather(
+            *(queue.enqueue_once(b"m%d" % i, f"{prefix}:once:{i}", 600) for i in range(150)),
+            *(queue.enqueue(b"plain") for _ in range(50)),
+        )
+        assert all(ids) and len(set(ids)) == 200
+        assert await queue.depth() == 200
+    finally:
+        keys = [k async for k in queue.redis.scan_iter(f"{prefix}:*")]
+        if keys:
+            await queue.redis.delete(*keys)
+        await queue.close()
