@@ -4,11 +4,14 @@
                                             [--timeout 300] [--scenarios A,B,A2,C,memory]
 
 Everything runs on 127.0.0.1. This process holds the test DNS server (tests/fixtures zones plus
-the DKIM keys of the signed messages), the recording Slack server (tests/support/slack_api.py) and
-the load; deskguard runs as real ``python -m bot serve`` subprocesses. ``--messages`` varied raw
-messages (5-50 KB bodies: genuine DKIM-signed vendor mail, spoofs, lookalikes, broken signatures)
-are signed for the gate and POSTed concurrently; a scenario ends when every accepted message's card
-(matched by the job id in its context line) has reached the recording server.
+the DKIM keys of the signed messages), the recording Slack server and the load; deskguard runs as
+real ``python -m bot serve`` subprocesses. ``--messages`` varied raw messages (5-50 KB bodies:
+genuine DKIM-signed vendor mail, spoofs, lookalikes, broken signatures) are signed for the gate and
+POSTed concurrently; a scenario ends when every accepted message's card (matched by the job id in
+its context line) has reached the recording server. The load and the Slack stand-in are the lean
+ones in bench/leanhttp.py (requests built as bytes before the clock starts, kept-alive sockets, an
+asyncio.Protocol responder): they share the cores with the gate, so what they cost per message is
+printed ("harness"), beside redis-server's CPU per message and the main process's user/system.
 
 Scenarios: A one process with one worker on the Redis queue; B two processes with one worker each
 sharing the Redis queue (POSTs alternate between them; no card twice, none missing); A2 one process
