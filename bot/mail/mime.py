@@ -12,7 +12,7 @@ import binascii
 import contextlib
 import quopri
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
@@ -40,6 +40,7 @@ _FORWARDED_TYPES = ("message/rfc822", "message/global")
 # email.feedparser's headerRE: a line that does not match ends the stdlib's header block.
 _STDLIB_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_NEXT_FIELD = re.compile(rb"\n(?![ \t])")  # the line break before a line that starts a field
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,19 @@ class Part:
 
 
 def _capped_block(block: bytes, *, top: bool = False) -> bytes:
-    """The Content-* fields the stdlib would read from ``block`` (:func:`_content_fields`), each
+    """The Content-* fields the stdlib would read from ``block`` (:func:`content_fields`), each
     capped; a lone CR keeps the first :data:`MAX_PART_FIELDS` fields whatever their names.
     ``top``: the message's own header block, read as far as :data:`MAX_TOP_LINES` lines."""
-    capped = capped_fields(block)
-    if any(_LONE_CR.search(f) for f in capped):  # the stdlib reads a lone CR as a line break
-        return b"\r\n".join(bytes(f) for f in capped)
+    # A lone CR in the capped fields is a CR that the block has without an LF after it (the
+    # fields are its lines, trailing CRs stripped, cut and joined by CRLF): only then are they read.
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        capped = capped_fields(block)
+        if any(_LONE_CR.search(f) for f in capped):  # the stdlib reads a lone CR as a line break
+            return b"\r\n".join(bytes(f) for f in capped)
     # Content-* fields wherever they stand: a mail client finds a Content-Type after a hundred
     # Received and ARC fields, and so must the content checks
     lines = MAX_TOP_LINES if top else MAX_PART_LINES
-    return b"\r\n".join(bytes(f) for f in _content_fields(_iter_fields(block, lines)))
+    return b"\r\n".join(bytes(f) for f in content_fields(block, lines))
 
 
 def capped_fields(block: bytes) -> list[bytearray]:
@@ -106,19 +110,33 @@ def _iter_fields(block: bytes, max_lines: int) -> Iterator[bytearray]:
         yield field
 
 
-def _content_fields(fields: Iterable[bytearray]) -> list[bytearray]:
-    """The first :data:`MAX_PART_FIELDS` Content-* fields among ``fields``, up to where the
-    stdlib's parser would stop reading headers: only those are ever read from a part (the
-    top-level block also holds the signature, Received and ARC fields, which the stdlib would
-    parse for nothing)."""
+def content_fields(block: bytes, max_lines: int) -> list[bytearray]:
+    """The first :data:`MAX_PART_FIELDS` Content-* fields among the fields of the first
+    ``max_lines`` lines of ``block`` (as :func:`_iter_fields` cuts them), up to where the stdlib's
+    parser would stop reading headers: only those are ever read from a part (the top-level block
+    also holds the signature, Received and ARC fields, which the stdlib would parse for nothing).
+
+    A field at a time, not a line: its end is found with one search and its lines counted with
+    one ``count``; only a Content-* field is assembled line by line (by :func:`_iter_fields`).
+    A field's first line decides both whether the stdlib reads on (``_STDLIB_HEADER_LINE``
+    cannot match past a line break) and whether it is a Content-* field."""
     kept: list[bytearray] = []
-    for field in fields:
-        if not _STDLIB_HEADER_LINE.match(field):
+    pos, size, line = 0, len(block), 0
+    while pos < size and line < max_lines:
+        following = _NEXT_FIELD.search(block, pos)
+        stop = size if following is None else following.start()  # the LF that ends the field
+        first_end = block.find(b"\n", pos, stop)
+        first = block[pos : stop if first_end < 0 else first_end].rstrip(b"\r")
+        first = first[:MAX_PART_FIELD_BYTES]
+        if not _STDLIB_HEADER_LINE.match(first):
             break  # the stdlib's header block ends at this line
-        if field[:8].lower() == b"content-":
-            kept.append(field)
+        count = 1 + (block.count(b"\n", pos, stop) if first_end >= 0 else 0)
+        if first[:8].lower() == b"content-":
+            kept.append(next(_iter_fields(block[pos:stop], min(count, max_lines - line))))
             if len(kept) >= MAX_PART_FIELDS:
                 break
+        line += count
+        pos = stop + 1
     return kept
 
 

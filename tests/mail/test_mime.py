@@ -8,6 +8,8 @@ import re
 from email.parser import HeaderParser
 from email.policy import compat32
 
+import pytest
+
 from bot.mail import mime
 from bot.mail.mime import MAX_PARTS, body_text, first_forwarded, iter_parts, split_multipart
 
@@ -107,6 +109,105 @@ def test_part_headers_read_as_the_stdlib_reads_every_field() -> None:
         assert mime._filename(headers) == mime._filename(reference), block
         assert mime._boundary(headers) == mime._boundary(reference), block
         assert headers.get_content_charset() == reference.get_content_charset(), block
+
+
+def _iter_fields_by_line(block: bytes, max_lines: int) -> list[bytearray]:
+    """The reference: every field of the first ``max_lines`` lines, a line at a time."""
+    cap = mime.MAX_PART_FIELD_BYTES
+    fields: list[bytearray] = []
+    field: bytearray | None = None
+    pos, size = 0, len(block)
+    for _ in range(max_lines):
+        if pos >= size:
+            break
+        nl = block.find(b"\n", pos)
+        end = size if nl < 0 else nl
+        line = block[pos:end].rstrip(b"\r")[:cap]
+        pos = end + 1
+        if line[:1] in (b" ", b"\t") and field is not None:
+            if len(field) < cap:
+                field += b"\r\n" + line[: cap - len(field)]
+            continue
+        if field is not None:
+            fields.append(field)
+        field = bytearray(line)
+    if field is not None:
+        fields.append(field)
+    return fields
+
+
+def _capped_block_by_line(block: bytes, *, top: bool = False) -> bytes:
+    """The reference for ``mime._capped_block``: every field listed, then filtered."""
+    stdlib_line = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+    capped = _iter_fields_by_line(block, mime.MAX_PART_LINES)[: mime.MAX_PART_FIELDS]
+    if any(re.search(rb"\r(?!\n)", f) for f in capped):
+        return b"\r\n".join(bytes(f) for f in capped)
+    kept: list[bytearray] = []
+    for field in _iter_fields_by_line(block, mime.MAX_TOP_LINES if top else mime.MAX_PART_LINES):
+        if not stdlib_line.match(field):
+            break
+        if field[:8].lower() == b"content-":
+            kept.append(field)
+            if len(kept) >= mime.MAX_PART_FIELDS:
+                break
+    return b"\r\n".join(bytes(f) for f in kept)
+
+
+_PIECES = (
+    b"Content-Type: text/plain",
+    b"content-TRANSFER-encoding: base64",
+    b"Content-",
+    b"content",
+    b"X-A: b",
+    b"From ",
+    b"From x",
+    b": v",
+    b"Bad Name: v",
+    b" ",
+    b"\t",
+    b" cont",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\r\r",
+    b"\n ",
+    b"\n\t",
+    b"\r\n ",
+    b"a",
+    b"-",
+    b":",
+    b"\xff",
+)
+
+
+def test_content_fields_match_the_line_by_line_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """content_fields (a field at a time, lone CRs checked on the block) keeps exactly what the
+    line-by-line reading kept, under small caps so that every cap is reached."""
+    rng = random.Random(29)
+    for caps in ((4096, 100, 800, 20_000), (7, 3, 6, 9), (12, 2, 4, 5), (1, 1, 1, 2)):
+        monkeypatch.setattr(mime, "MAX_PART_FIELD_BYTES", caps[0])
+        monkeypatch.setattr(mime, "MAX_PART_FIELDS", caps[1])
+        monkeypatch.setattr(mime, "MAX_PART_LINES", caps[2])
+        monkeypatch.setattr(mime, "MAX_TOP_LINES", caps[3])
+        for _ in range(4000):
+            block = b"".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 30)))
+            for top in (False, True):
+                assert mime._capped_block(block, top=top) == _capped_block_by_line(
+                    block, top=top
+                ), (caps, block)
+
+
+def test_content_fields_of_real_header_blocks() -> None:
+    junk = b"".join(b"X-Relay-%d: hop\r\n continued %d\r\n" % (i, i) for i in range(300))
+    for block in (
+        b"From: a@b.example\r\n" + junk + b"Content-Type: text/plain;\r\n charset=utf-8",
+        junk + b"Content-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\n",
+        b"Content-Type: text/plain\r\nX: " + b"y" * 9000 + b"\r\n\tz" * 30,
+        junk + b"Bad line\r\nContent-Type: text/csv",
+        junk.replace(b"\r\n", b"\n"),
+    ):
+        for top in (False, True):
+            assert mime._capped_block(block, top=top) == _capped_block_by_line(block, top=top)
 
 
 def test_the_content_type_after_a_long_chain_of_fields_is_read() -> None:
