@@ -324,9 +324,11 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
             )
         body = body[:MAX_FIELD_BYTES]
     if strict:
-        _check_bytes(scan, name, raw)
-        tag_list = key.endswith(("signature", "seal"))
-        hidden = [] if tag_list or count == 1 else _HIDDEN.finditer(raw)
+        odd = bool(raw.translate(None, _PLAIN_BYTES))  # only then can a bad byte or a control be
+        if odd or b"\r" in raw:  # there; without a CR there is no lone one
+            _check_bytes(scan, name, raw, odd)
+        tag_list = count == 1 or key.endswith(("signature", "seal"))
+        hidden = () if tag_list else _HIDDEN.finditer(raw)
         for shown_count, looks in enumerate(hidden):
             shown = looks.group(1).decode("ascii")
             scan.hidden_from += shown.lower() == "from"
@@ -346,21 +348,34 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
     if count > 1:  # every line break is CRLF here: _FOLD.sub("", text) at C level
         text = text.replace("\r\n ", " ").replace("\r\n\t", "\t")
     unfolded = text.strip(" \t\r\n")
-    value, notes = decode_words(unfolded)
-    scan.notes.extend(f"{name} header: {note}" for note in notes)
-    if strict and "=?" in unfolded:
-        bad = control_name(value.replace("\u00a0", " "))
-        if bad is not None:
-            scan.defects.append(
-                Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
-            )
-    scan.fields.append(
-        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1, key=key)
-    )
+    value = unfolded
+    if "=?" in unfolded:  # else decode_words has nothing to decode
+        value, notes = decode_words(unfolded)
+        scan.notes.extend(f"{name} header: {note}" for note in notes)
+        if strict:
+            bad = control_name(value.replace("\u00a0", " "))
+            if bad is not None:
+                scan.defects.append(
+                    Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
+                )
+    scan.fields.append(_raw_field(name, raw, unfolded, value, count > 1, key))
 
 
-def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
-    odd = bool(raw.translate(None, _PLAIN_BYTES))  # only then can a bad byte or a control be there
+_new_object = object.__new__
+
+
+def _raw_field(
+    name: str, raw: bytes, unfolded: str, value: str, folded: bool, key: str
+) -> RawField:
+    """``RawField(name=..., key=...)`` without the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` call per attribute): the attributes are set in one dict update."""
+    item: RawField = _new_object(RawField)
+    item.__dict__.update(name=name, raw=raw, unfolded=unfolded, value=value, folded=folded, key=key)
+    return item
+
+
+def _check_bytes(scan: HeaderScan, name: str, raw: bytes, odd: bool) -> None:
+    """``odd``: ``raw`` holds a byte other than printable ASCII, TAB, CR and LF."""
     if odd:
         for needle, label in _BAD_BYTES:
             if needle in raw:
