@@ -136,6 +136,8 @@ class ParsedMessage:
     inline_forward: bool = False
     attached: list[Attached] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
+    # The scan of ``raw``'s header block, for DKIM and ARC to take its fields from (one parse).
+    scan: HeaderScan | None = field(default=None, repr=False, compare=False)
 
     def header_values(self, name: str) -> list[str]:
         """Decoded values of every header called ``name`` (case-insensitive), top first."""
@@ -341,6 +343,7 @@ def _from_raw(raw: bytes, *, notes: list[str], scan: HeaderScan | None = None) -
     notes.extend(scan.notes)
     text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
     msg = _assemble(scan, raw=raw, notes=notes, body=text)
+    msg.scan = scan
     msg.attached = _attached(forwarded, notes)
     _mark_inline_forward(msg)
     return msg

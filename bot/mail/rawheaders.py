@@ -102,6 +102,10 @@ class HeaderScan:
     defects: list[Defect] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hidden_from: int = 0
+    # Every line of the block (``size`` bytes) opened a field with no space before its colon or
+    # continued one: no mbox line, stray or indented first line, blank line, and no cap reached.
+    regular: bool = field(default=True, repr=False, compare=False)
+    size: int = field(default=-1, repr=False, compare=False)
     _duplicates: tuple[int, dict[str, list[str]]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -229,11 +233,12 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
     :data:`MAX_STRAY_LINES` of them the rest of the block is not read (the message is already
     malformed).
     """
-    scan = HeaderScan()
+    scan = HeaderScan(size=len(block))
     first_end = block.find(b"\n")
     first = block if first_end < 0 else block[:first_end]
     pos, size, index = 0, len(block), 0
     if _MBOX_FROM.match(first) and not _FIELD.match(first):
+        scan.regular = False
         pos, index = (size if first_end < 0 else first_end + 1), 1
         scan.notes.append("skipped an mbox 'From ' separator line before the headers")
     first_indented = False
@@ -244,6 +249,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
         hi = line_end - 1 if line_end > pos and block[line_end - 1] == 0x0D else line_end
         start: int | None = None
         if block[pos : pos + 1] in (b" ", b"\t"):  # indented, with no field open
+            scan.regular = False
             line = block[pos:hi]
             if line.strip():
                 first_indented = True
@@ -258,6 +264,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
                     )
                 start = hi - len(line.lstrip(b" \t"))
         elif pos < hi and not _FIELD.match(block, pos, hi):
+            scan.regular = False
             stray += 1
             if strict and stray <= MAX_LINE_DEFECTS:
                 shown = block[pos : min(hi, pos + 200)].decode("utf-8", "replace")[:60]
@@ -271,12 +278,14 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
                 break
         elif pos < hi:
             if len(scan.fields) >= MAX_FIELDS:
+                scan.regular = False
                 scan.defects.append(
                     Defect("malformed_message", f"more than {MAX_FIELDS} header fields")
                 )
                 break
             start = pos
         if start is None:
+            scan.regular = False
             pos, index = line_end + 1, index + 1
             continue
         # the field runs to the first line break not followed by a space or a tab
@@ -308,6 +317,8 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
         return
     name = match.group(1).decode("ascii")
     key = name.lower()
+    if match.group(2):
+        scan.regular = False
     if strict and match.group(2):
         scan.defects.append(
             Defect(

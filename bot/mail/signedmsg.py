@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.mail.rawheaders import HeaderScan
 from bot.mail.tagvalue import TagListError, parse_tag_list
 
 CHUNK = 1 << 18
@@ -82,6 +83,28 @@ def parse_header(block: bytes) -> list[Header]:
         elif not line.startswith(b"From "):
             raise HeaderError(f"the header line {_show(line)} is not a field")
     return [(name, _CRLF.join(parts) + _CRLF) for name, parts in fields]
+
+
+def scanned_headers(raw: bytes, end: int, scan: HeaderScan) -> list[Header] | None:
+    """``parse_header(raw[:end])`` read off ``scan`` (the header scan of the same block, which the
+    message parse made), or None when the two readings could differ.
+
+    They agree on a regular scan (every line opened a ``Name:`` field or continued one:
+    :attr:`~bot.mail.rawheaders.HeaderScan.regular`) of the block that ends where this one does,
+    before the blank line: a field's raw bytes are then its name, the colon and its value with
+    each line break as CRLF (one CR before an LF taken into it), as :func:`parse_header` joins
+    them; only the last CRLF is added here.
+    """
+    size = scan.size
+    if not scan.regular or not 0 < size < end or len(scan.fields) > MAX_HEADER_FIELDS:
+        return None
+    if raw[size:end] not in (b"\n", b"\r\n"):  # not the same block: parse it
+        return None
+    if raw[size - 1] == 0x0D:  # the scan takes one more CR off the last line than the parse
+        return None
+    return [
+        (item.raw[: len(item.name)], item.raw[len(item.name) + 1 :] + _CRLF) for item in scan.fields
+    ]
 
 
 def relaxed_header(name: bytes, value: bytes) -> Header:
@@ -196,10 +219,13 @@ class _Feed:
 class SignedMessage:
     """A message as DKIM and ARC see it: header fields plus a lazily hashed body."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, scan: HeaderScan | None = None) -> None:
+        """``scan``: :func:`~bot.mail.rawheaders.scan_headers` of ``header_block(raw)``, when the
+        caller has it: its fields are taken as they are when :func:`scanned_headers` can."""
         self.raw = raw
         end, self.body_start = _header_end(raw)
-        self.headers: list[Header] = parse_header(raw[:end])
+        scanned = scanned_headers(raw, end, scan) if scan is not None else None
+        self.headers: list[Header] = parse_header(raw[:end]) if scanned is None else scanned
         self.names = [
             name.lower() for name, _ in self.headers
         ]  # as relaxed canonicalization has them
