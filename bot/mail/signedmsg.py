@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import re2
+
 from bot.mail.rawheaders import HeaderScan
 from bot.mail.tagvalue import TagListError, parse_tag_list
 
@@ -27,6 +29,7 @@ HASHES = {"rsa-sha256": "sha256", "ed25519-sha256": "sha256", "rsa-sha1": "sha1"
 _CRLF = b"\r\n"
 _PRINTABLE = bytes(range(0x21, 0x7F))
 _WSP = b" \t"
+_RELAXED_WORK = re2.compile(rb"  | \r\n")  # a run of spaces, or a space before a line break
 
 Header = tuple[bytes, bytes]
 BodyKey = tuple[str, str, int | None]  # (body canonicalization, hash name, l= or None)
@@ -143,9 +146,12 @@ def canonical_body(
                 piece = b" " + piece
             if b"\t" in piece:
                 piece = piece.replace(b"\t", b" ")
-            while b"  " in piece:
-                piece = piece.replace(b"  ", b" ")
-            piece = piece.replace(b" \r\n", _CRLF)
+            # One RE2 pass says whether there is anything to squeeze or trim: CPython's search
+            # for a two-byte needle is slow on text full of spaces, and most bodies have neither.
+            if _RELAXED_WORK.search(piece) is not None:
+                while b"  " in piece:
+                    piece = piece.replace(b"  ", b" ")
+                piece = piece.replace(b" \r\n", _CRLF)
             trimmed = piece.rstrip(b" ")
             carry_space = len(trimmed) != len(piece)
             piece = trimmed
