@@ -13,7 +13,7 @@ import contextlib
 import quopri
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
@@ -43,6 +43,29 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 _NEXT_FIELD = re.compile(rb"\n(?![ \t])")  # the line break before a line that starts a field
 
 
+class PartFields:
+    """What the walk's readers take from a part's headers, each read once: shared (through
+    :func:`_head`) by every part with the same Content-* block, as its Message is."""
+
+    __slots__ = ("_charset", "disposition", "encoding", "headers")
+
+    def __init__(self, headers: Message) -> None:
+        self.headers = headers
+        self.disposition = header_text(headers, "Content-Disposition").split(";")[0].strip().lower()
+        self.encoding = header_text(headers, "Content-Transfer-Encoding").strip().lower()
+        self._charset: str | None = None  # read when the text is: only text parts need it
+
+    @property
+    def charset(self) -> str:
+        """The declared charset, ``us-ascii`` when there is none or it cannot be read."""
+        if self._charset is None:
+            try:
+                self._charset = self.headers.get_content_charset() or "us-ascii"
+            except Exception:  # hostile parameters: read as UTF-8
+                self._charset = "us-ascii"
+        return self._charset
+
+
 @dataclass(frozen=True)
 class Part:
     """One leaf MIME part: its headers, content type, filename and still-encoded body."""
@@ -51,12 +74,17 @@ class Part:
     content_type: str
     filename: str | None
     body: bytes
+    read: PartFields | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fields(self) -> PartFields:
+        """What is read from the headers (``read`` when the walk had it)."""
+        return self.read if self.read is not None else PartFields(self.headers)
 
     @property
     def is_attachment(self) -> bool:
         """True when the part is marked (or named) as an attachment."""
-        disposition = header_text(self.headers, "Content-Disposition").split(";")[0]
-        return disposition.strip().lower() == "attachment" or self.filename is not None
+        return self.fields.disposition == "attachment" or self.filename is not None
 
     @property
     def is_forwarded_message(self) -> bool:
@@ -150,7 +178,8 @@ def _headers(block: bytes) -> Message:
     return HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
 
 
-_Head = tuple[Message, str, str | None, str | None]  # headers, content type, filename, boundary
+# headers, content type, filename, boundary, and the fields read from them
+_Head = tuple[Message, str, str | None, str | None, PartFields]
 
 
 def _read_head(text: str) -> _Head:
@@ -158,7 +187,7 @@ def _read_head(text: str) -> _Head:
     headers = HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
     content_type = headers.get_content_type()
     boundary = _boundary(headers) if content_type.startswith("multipart/") else None
-    return headers, content_type, _filename(headers), boundary
+    return headers, content_type, _filename(headers), boundary, PartFields(headers)
 
 
 # Most parts carry one of a few Content-* blocks: each is read once. The Message is then shared
@@ -209,9 +238,9 @@ def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
     block = bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)])
     text = _capped_block(block, top=depth == 0).decode("utf-8", "replace")
     head = _head(text) if len(text) <= MAX_CACHED_HEAD else _read_head(text)
-    headers, content_type, filename, boundary = head
+    headers, content_type, filename, boundary, read = head
     if boundary is None or depth >= MAX_DEPTH:
-        yield Part(headers, content_type, filename, bytes(raw[body_start:]))
+        yield Part(headers, content_type, filename, bytes(raw[body_start:]), read)
         return
     body = memoryview(raw)[body_start:]
     for start, stop in _part_spans(body, boundary):
@@ -272,7 +301,7 @@ _CHUNK = 1 << 20
 def decode_transfer(part: Part, notes: list[str], *, limit: int | None = None) -> bytes:
     """The part's body with its Content-Transfer-Encoding undone; with ``limit``, at most that
     many bytes of it (only the start of a long body is decoded, never a full copy)."""
-    encoding = header_text(part.headers, "Content-Transfer-Encoding").strip().lower()
+    encoding = part.fields.encoding
     if encoding == "base64" and limit is None:
         with contextlib.suppress(binascii.Error, ValueError):
             return binascii.a2b_base64(part.body)  # skips line breaks itself: no cleaned copy
@@ -323,10 +352,7 @@ def part_text(part: Part, notes: list[str], *, limit: int | None = TEXT_BYTES) -
     """The decoded text of a text part (charset errors replaced and noted); with ``limit``,
     of its first ``limit`` decoded bytes."""
     data = decode_transfer(part, notes, limit=limit)
-    try:
-        charset = part.headers.get_content_charset() or "us-ascii"
-    except Exception:  # hostile parameters: read as UTF-8
-        charset = "us-ascii"
+    charset = part.fields.charset
     if charset in ("us-ascii", "ascii"):
         charset = "utf-8"
     local: list[str] = []

@@ -246,3 +246,33 @@ def test_delimiters_found_by_their_literal_as_by_the_pattern() -> None:
     for _ in range(30_000):
         body = b"".join(rng.choice(tokens) for _ in range(rng.randint(0, 12)))
         assert list(mime._part_spans(body, "b")) == _part_spans_by_pattern(body, "b"), body
+
+
+def test_part_fields_read_as_the_headers_were_read_each_time() -> None:
+    """PartFields (read once per Content-* block) gives what each reader took from the headers."""
+    rng = random.Random(17)
+    pool = (
+        *_CONTENT,
+        *_OTHER,
+        b'Content-Type: text/plain; charset="=?utf-8?q?x?="',
+        b"Content-Type: text/plain; charset*=utf-8''%E2%82%AC",
+        b'Content-Type: text/plain; charset="' + b";" * 50,
+        b"Content-Disposition: ATTACHMENT ; filename=x",
+        b"Content-Transfer-Encoding:  Quoted-Printable ",
+        b"Content-Type: text/html; charset=ISO-8859-1",
+    )
+    for _ in range(2000):
+        block = b"\r\n".join(rng.choice(pool) for _ in range(rng.randint(0, 6)))
+        headers = mime._headers(block)
+        read = mime.PartFields(headers)
+        try:
+            charset = headers.get_content_charset() or "us-ascii"
+        except Exception:
+            charset = "us-ascii"
+        assert read.charset == charset, block
+        disposition = mime.header_text(headers, "Content-Disposition").split(";")[0]
+        assert read.disposition == disposition.strip().lower(), block
+        encoding = mime.header_text(headers, "Content-Transfer-Encoding").strip().lower()
+        assert read.encoding == encoding, block
+        part = mime.Part(headers, headers.get_content_type(), None, b"")
+        assert part.is_attachment == (disposition.strip().lower() == "attachment"), block
