@@ -29,7 +29,17 @@ HASHES = {"rsa-sha256": "sha256", "ed25519-sha256": "sha256", "rsa-sha1": "sha1"
 _CRLF = b"\r\n"
 _PRINTABLE = bytes(range(0x21, 0x7F))
 _WSP = b" \t"
-_RELAXED_WORK = re2.compile(rb"  | \r\n")  # a run of spaces, or a space before a line break
+
+
+def _bytes_pattern(pattern: bytes) -> re2._Regexp:
+    """An RE2 pattern over raw bytes (Latin-1: a byte that is not UTF-8 is a character too)."""
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    return re2.compile(pattern, options)
+
+
+_RELAXED_WORK = _bytes_pattern(rb"  | \r\n")  # a run of spaces, or a space before a line break
+_BARE_LF_BACKWARDS = _bytes_pattern(rb"\n[^\r]")  # in reversed bytes: an LF with no CR before it
 
 Header = tuple[bytes, bytes]
 BodyKey = tuple[str, str, int | None]  # (body canonicalization, hash name, l= or None)
@@ -148,10 +158,15 @@ def canonical_body(
                 piece = piece.replace(b"\t", b" ")
             # One RE2 pass says whether there is anything to squeeze or trim: CPython's search
             # for a two-byte needle is slow on text full of spaces, and most bodies have neither.
-            if _RELAXED_WORK.search(piece) is not None:
-                while b"  " in piece:
-                    piece = piece.replace(b"  ", b" ")
-                piece = piece.replace(b" \r\n", _CRLF)
+            found = _RELAXED_WORK.search(piece)
+            if found is not None:
+                # Before the first match there is nothing to do, and that part does not end in a
+                # space (the match would start earlier): only the rest is squeezed and trimmed.
+                at = found.start()
+                rest = piece[at:]
+                while b"  " in rest:
+                    rest = rest.replace(b"  ", b" ")
+                piece = piece[:at] + rest.replace(b" \r\n", _CRLF)
             trimmed = piece.rstrip(b" ")
             carry_space = len(trimmed) != len(piece)
             piece = trimmed
@@ -169,6 +184,25 @@ def canonical_body(
         content = True
     if content or not relaxed:
         yield _CRLF
+
+
+def crlf_only(raw: bytes, start: int) -> bool:
+    """Whether every LF of ``raw[start:]`` follows a CR in it (``raw.count(b"\\n", start) ==
+    raw.count(b"\\r\\n", start)``, as CPython's two-byte search is slow).
+
+    A chunk at a time, reversed: an LF with something else than a CR after it there is a bare
+    LF, and RE2 finds it jumping from LF to LF (a pattern led by a literal byte). The first byte
+    of each chunk, whose CR would be in the chunk before, is checked on its own.
+    """
+    end = len(raw)
+    for lo in range(start, end, CHUNK):
+        hi = min(lo + CHUNK, end)
+        if raw[lo] == 0x0A and (lo == start or raw[lo - 1] != 0x0D):
+            return False
+        backwards = raw[hi - 1 : lo - 1 : -1] if lo else raw[hi - 1 :: -1]
+        if _BARE_LF_BACKWARDS.search(backwards) is not None:
+            return False
+    return True
 
 
 def _trailing_crlfs(piece: bytes) -> int:
@@ -311,8 +345,7 @@ class SignedMessage:
         total = 0
         self.body_passes += 1
         if self._crlf_only is None:  # checked once for every canonicalization of the body
-            start = self.body_start
-            self._crlf_only = self.raw.count(b"\n", start) == self.raw.count(_CRLF, start)
+            self._crlf_only = crlf_only(self.raw, self.body_start)
         pieces = canonical_body(
             self.raw, self.body_start, canon == "relaxed", crlf_only=self._crlf_only
         )
