@@ -248,6 +248,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
         line_end = size if nl < 0 else nl
         hi = line_end - 1 if line_end > pos and block[line_end - 1] == 0x0D else line_end
         start: int | None = None
+        opened = None
         if block[pos : pos + 1] in (b" ", b"\t"):  # indented, with no field open
             scan.regular = False
             line = block[pos:hi]
@@ -263,7 +264,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
                         )
                     )
                 start = hi - len(line.lstrip(b" \t"))
-        elif pos < hi and not _FIELD.match(block, pos, hi):
+        elif pos < hi and (opened := _FIELD.match(block, pos, hi)) is None:
             scan.regular = False
             stray += 1
             if strict and stray <= MAX_LINE_DEFECTS:
@@ -293,7 +294,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
         stop = size if following is None else following.start()
         lines = 1 + (block.count(b"\n", line_end, stop) if line_end < stop else 0)
         end = stop - 1 if stop > start and block[stop - 1] == 0x0D else stop
-        _finish(scan, block[start:end], lines, strict=strict)
+        _finish(scan, block[start:end], lines, strict=strict, opened=opened)
         pos, index = stop + 1, index + lines
     if strict and stray > MAX_LINE_DEFECTS:
         more = "; the rest of the header block was not read" if stray > MAX_STRAY_LINES else ""
@@ -309,17 +310,27 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
     return scan
 
 
-def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
+def _finish(
+    scan: HeaderScan, raw: bytes, count: int, *, strict: bool, opened: re.Match[bytes] | None
+) -> None:
+    """Record the field ``raw`` (``count`` lines). ``opened``: ``_FIELD`` matched where ``raw``
+    starts in the block, when the scan has that match (the name and the colon are on the first
+    line, which folding does not change)."""
     if count > 1:  # every line break as CRLF (C-level: no object per line)
         raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    match = _FIELD.match(raw)
-    if match is None:  # pragma: no cover - callers only pass lines that matched
-        return
-    name = match.group(1).decode("ascii")
+    if opened is None:
+        match = _FIELD.match(raw)
+        if match is None:  # pragma: no cover - callers only pass lines that matched
+            return
+        name_bytes, spaced, colon = match.group(1), match.group(2), match.end()
+    else:
+        name_bytes, spaced = opened.group(1, 2)
+        colon = opened.end() - opened.start()
+    name = name_bytes.decode("ascii")
     key = name.lower()
-    if match.group(2):
+    if spaced:
         scan.regular = False
-    if strict and match.group(2):
+    if strict and spaced:
         scan.defects.append(
             Defect(
                 "malformed_message",
@@ -327,7 +338,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
                 "disagree on whether it is a header",
             )
         )
-    body = raw[match.end() :]
+    body = raw[colon:]
     if len(body) > MAX_FIELD_BYTES:
         if strict:
             scan.defects.append(

@@ -10,7 +10,10 @@ import pytest
 from bot.mail import rawheaders as R
 
 
-def _old_finish(scan: R.HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
+def _old_finish(
+    scan: R.HeaderScan, raw: bytes, count: int, *, strict: bool, opened: object = None
+) -> None:
+    """The per-field reading before (``opened``, the scan's own match, is not used)."""
     if count > 1:  # every line break as CRLF (C-level: no object per line)
         raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     match = R._FIELD.match(raw)
