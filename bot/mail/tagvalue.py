@@ -99,6 +99,8 @@ def _parse(raw: bytes) -> TagList:
 
 def decode_quoted_printable(value: bytes) -> bytes:
     """dkim-quoted-printable (RFC 6376 §2.11): ``=XX`` escapes decoded, FWS dropped."""
+    if b"=" not in value:  # nothing to decode: only the FWS goes (one C-level pass)
+        return value.translate(None, _FWS)
     out = bytearray()
     i, n = 0, len(value)
     while i < n:

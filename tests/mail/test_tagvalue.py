@@ -66,3 +66,40 @@ def test_long_input_is_linear() -> None:
     with pytest.raises(TagListError):
         parse_tag_list(b";" * 200_000)
     assert parse_tag_list(b"a=" + b" " * 200_000 + b"x").tags == {b"a": b"x"}
+
+
+def _decode_quoted_printable_by_byte(value: bytes) -> bytes:
+    """The reference: every byte looked at in turn."""
+    out = bytearray()
+    i, n = 0, len(value)
+    while i < n:
+        c = value[i]
+        if c == 0x3D:
+            pair = value[i + 1 : i + 3]
+            if len(pair) != 2 or not all(h in b"0123456789ABCDEFabcdef" for h in pair):
+                raise TagListError("bad escape")
+            out.append(int(pair, 16))
+            i += 3
+            continue
+        if c not in b" \t\r\n":
+            out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def test_quoted_printable_decoding_matches_the_byte_by_byte_reading() -> None:
+    import random
+
+    rng = random.Random(23)
+    pieces = (b"a", b"@", b" ", b"\t", b"\r\n", b"=40", b"=", b"=Z", b"\xff", b"=4", b"x.y")
+    for _ in range(5000):
+        value = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+        try:
+            expected: bytes | None = _decode_quoted_printable_by_byte(value)
+        except TagListError:
+            expected = None
+        if expected is None:
+            with pytest.raises(TagListError):
+                decode_quoted_printable(value)
+        else:
+            assert decode_quoted_printable(value) == expected, value
