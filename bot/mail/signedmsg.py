@@ -41,6 +41,16 @@ def _bytes_pattern(pattern: bytes) -> re2._Regexp:
 _RELAXED_WORK = _bytes_pattern(rb"  | \r\n")  # a run of spaces, or a space before a line break
 _BARE_LF_BACKWARDS = _bytes_pattern(rb"\n[^\r]")  # in reversed bytes: an LF with no CR before it
 
+# The constructors themselves: hashlib.new() looks the name up through Python code every call.
+_HASH_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+
+def new_hash(name: str) -> hashlib._Hash:
+    """``hashlib.new(name)``, by its constructor for the names DKIM and ARC use."""
+    constructor = _HASH_CONSTRUCTORS.get(name)
+    return constructor() if constructor is not None else hashlib.new(name)
+
+
 Header = tuple[bytes, bytes]
 BodyKey = tuple[str, str, int | None]  # (body canonicalization, hash name, l= or None)
 
@@ -231,7 +241,7 @@ class _Feed:
     fed: int = 0
 
     def __post_init__(self) -> None:
-        self.hasher = hashlib.new(self.hash_name)
+        self.hasher = new_hash(self.hash_name)
         self.limits.sort()
         self.at: dict[int, bytes] = {}
 
@@ -390,7 +400,7 @@ def hash_fields(fields: list[Header], relaxed: bool, hash_name: str, signature: 
 
     The signature field is hashed last and without its trailing CRLF (RFC 6376 §3.7).
     """
-    hasher = hashlib.new(hash_name)
+    hasher = new_hash(hash_name)
     for name, value in fields:
         hasher.update(name + b":" + value)
     name, value = relaxed_header(*signature) if relaxed else signature

@@ -383,3 +383,14 @@ def test_relaxed_body_of_bytes_that_are_not_utf8(
 
 def msg_crlf(msg: SignedMessage) -> bool:
     return signedmsg.crlf_only(msg.raw, msg.body_start)
+
+
+def test_hash_constructors_are_those_hashlib_new_gives() -> None:
+    import hashlib
+
+    for name in ("sha256", "sha1", "md5"):
+        for data in (b"", b"abc", bytes(range(256)) * 9):
+            made = signedmsg.new_hash(name)
+            made.update(data)
+            assert made.name == name
+            assert made.digest() == hashlib.new(name, data).digest()
