@@ -415,9 +415,17 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
 def has_inline_markers(text: str) -> bool:
     """Whether ``text`` holds an inline-forward marker (``_INLINE_MARKERS``)."""
     if text.isascii():
-        # Every marker holds one of these phrases; on ASCII text IGNORECASE is lower().
+        # A marker is "---" around either phrase, or "begin forwarded message" before a ":"
+        # (neither '-' nor ':' has another case); on ASCII text IGNORECASE is lower(). Most
+        # text has no "---", and much of it no ":" either: then nothing is lowered.
+        dashes = "---" in text
+        if not dashes and ":" not in text:
+            return False
         lowered = text.lower()
-        if "forwarded message" not in lowered and "original message" not in lowered:
+        if dashes:
+            if "forwarded message" not in lowered and "original message" not in lowered:
+                return False
+        elif "begin forwarded message" not in lowered:
             return False
     return _INLINE_MARKERS_FAST.found(text)
 
