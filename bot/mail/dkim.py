@@ -42,6 +42,7 @@ FUTURE_SKEW = 3600  # seconds a t= may lie ahead of our clock
 EXPIRY_SKEW = 300
 ALGORITHMS = ("rsa-sha256", "rsa-sha1", "ed25519-sha256")
 REQUIRED_TAGS = ("v", "a", "b", "bh", "d", "h", "s")
+_REQUIRED_KEYS = tuple((tag, tag.encode()) for tag in REQUIRED_TAGS)
 CANONICALIZATIONS = ("simple", "relaxed")
 
 _SELECTOR = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*$")
@@ -219,7 +220,7 @@ def _parse_signature(sig: _Sig) -> tuple[dict[bytes, bytes], dict[bytes, tuple[i
             sig.domain = normalize_domain(raw_domain)
         except InvalidName:
             raise _Refused(PERMERROR, f"invalid domain d={_show(raw_domain)}") from None
-    missing = [t for t in REQUIRED_TAGS if t.encode() not in tags]
+    missing = [t for t, key in _REQUIRED_KEYS if key not in tags]
     if missing:
         raise _Refused(PERMERROR, "the signature lacks required tag(s) " + ", ".join(missing))
     if tags[b"v"] != b"1":
