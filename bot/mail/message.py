@@ -179,7 +179,7 @@ def parse_message(
             f"the message is {len(data):,} bytes, over the {max_bytes:,}-byte limit: send the "
             "original email without large attachments, or just its headers"
         )
-    if not data.strip():
+    if not data or data.isspace():  # as ``not data.strip()``, without copying the message
         raise InputError("the file is empty: send the email saved as .eml")
     if is_ole(data):
         return _from_msg(data)

@@ -505,3 +505,17 @@ def test_dkimpy_style_spaced_header_list_is_not_a_hidden_header() -> None:
     )
     msg = parse_message(eml(top=[RECEIVED, signature]))
     assert msg.defects == []
+
+
+def test_blank_input_is_refused_as_before() -> None:
+    """``not data or data.isspace()`` is ``not data.strip()``: ASCII whitespace only."""
+    import pytest
+
+    from bot.errors import InputError
+
+    for data in (b"", b" ", b"\r\n\t\x0b\x0c "):
+        with pytest.raises(InputError):
+            parse_message(data)
+    for byte in range(256):
+        data = bytes([byte]) * 3
+        assert (not data or data.isspace()) is (not data.strip()), byte
