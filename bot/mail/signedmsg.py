@@ -280,6 +280,7 @@ class SignedMessage:
             name.lower() for name, _ in self.headers
         ]  # as relaxed canonicalization has them
         self._relaxed: list[Header] | None = None
+        self._relaxed_some: dict[int, Header] = {}  # single fields put in relaxed form
         self._hashes: dict[BodyKey, bytes | None] = {}  # None: an l= past the body
         self._lengths: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -298,6 +299,15 @@ class SignedMessage:
         if self._relaxed is None:
             self._relaxed = [relaxed_header(n, v) for n, v in self.headers]
         return self._relaxed
+
+    def relaxed_field(self, index: int) -> Header:
+        """The field at ``index`` in relaxed canonical form (computed once)."""
+        if self._relaxed is not None:
+            return self._relaxed[index]
+        done = self._relaxed_some.get(index)
+        if done is None:
+            done = self._relaxed_some[index] = relaxed_header(*self.headers[index])
+        return done
 
     def fields(self, name: bytes) -> list[Header]:
         """Header fields named ``name`` (lowercase), top first."""
@@ -387,12 +397,29 @@ def select_headers(headers: list[Header], names: list[bytes]) -> list[Header]:
     return out
 
 
+def select_indices(lowered: list[bytes], names: list[bytes]) -> list[int]:
+    """:func:`select_headers` by index, over the fields' lowercased names (``msg.names``)."""
+    where: dict[bytes, list[int]] = {}
+    for index, name in enumerate(lowered):
+        where.setdefault(name, []).append(index)
+    out: list[int] = []
+    for name in names:
+        left = where.get(name)
+        if left:
+            out.append(left.pop())
+    return out
+
+
 def header_hash(
     msg: SignedMessage, relaxed: bool, hash_name: str, names: list[bytes], signature: Header
 ) -> bytes:
     """The hash over the fields ``names`` selects, then ``signature`` (its b= value removed)."""
-    source = msg.relaxed_headers if relaxed else msg.headers
-    return hash_fields(select_headers(source, names), relaxed, hash_name, signature)
+    chosen = select_indices(msg.names, names)
+    if relaxed:  # only the chosen fields are put in relaxed form (each once per message)
+        fields = [msg.relaxed_field(index) for index in chosen]
+    else:
+        fields = [msg.headers[index] for index in chosen]
+    return hash_fields(fields, relaxed, hash_name, signature)
 
 
 def hash_fields(fields: list[Header], relaxed: bool, hash_name: str, signature: Header) -> bytes:

@@ -83,3 +83,25 @@ def test_a_parsed_message_shares_its_scan() -> None:
     ):
         msg = parse_message(variant)
         assert SignedMessage(variant, msg.scan).headers == SignedMessage(variant).headers
+
+
+def test_header_hash_of_chosen_fields_is_that_of_every_field_relaxed() -> None:
+    """Putting only the fields h= chooses in relaxed form hashes what relaxing them all did."""
+    from bot.mail.signedmsg import hash_fields, header_hash, select_headers
+
+    rng = random.Random(47)
+    names = [b"From", b"to", b"Subject", b"X-A", b"subject", b"DATE"]
+    values = [b" v", b"\tv  w ", b"", b" a\r\n b", b" a \t b", b" \xff  x"]
+    wanted = [b"from", b"to", b"subject", b"x-a", b"date", b"missing"]
+    for _ in range(2000):
+        lines = [rng.choice(names) + b":" + rng.choice(values) for _ in range(rng.randrange(1, 8))]
+        raw = b"\r\n".join(lines) + b"\r\n\r\nbody\r\n"
+        chosen = [rng.choice(wanted) for _ in range(rng.randrange(0, 8))]
+        signature = (b"DKIM-Signature", b" v=1; b=")
+        for relaxed in (True, False):
+            msg = SignedMessage(raw)
+            source = msg.relaxed_headers if relaxed else msg.headers
+            expected = hash_fields(select_headers(source, chosen), relaxed, "sha256", signature)
+            fresh = SignedMessage(raw)
+            assert header_hash(fresh, relaxed, "sha256", chosen, signature) == expected, raw
+            assert header_hash(msg, relaxed, "sha256", chosen, signature) == expected, raw
