@@ -418,7 +418,7 @@ def has_inline_markers(text: str) -> bool:
         # A marker is "---" around either phrase, or "begin forwarded message" before a ":"
         # (neither '-' nor ':' has another case); on ASCII text IGNORECASE is lower(). Most
         # text has no "---", and much of it no ":" either: then nothing is lowered.
-        dashes = "---" in text
+        dashes = _has_three_dashes(text)
         if not dashes and ":" not in text:
             return False
         lowered = text.lower()
@@ -428,6 +428,19 @@ def has_inline_markers(text: str) -> bool:
         elif "begin forwarded message" not in lowered:
             return False
     return _INLINE_MARKERS_FAST.found(text)
+
+
+def _has_three_dashes(text: str) -> bool:
+    """``"---" in text``: the first dashes are visited by ``find`` (a memchr), as most text has
+    few; CPython's search for the three-character needle is slow on long text."""
+    at = text.find("-")
+    for _ in range(16):
+        if at < 0:
+            return False
+        if text.startswith("---", at):
+            return True
+        at = text.find("-", at + 1)
+    return at >= 0 and text.find("---", at) >= 0
 
 
 def _mark_inline_forward(msg: ParsedMessage) -> None:

@@ -519,3 +519,16 @@ def test_blank_input_is_refused_as_before() -> None:
     for byte in range(256):
         data = bytes([byte]) * 3
         assert (not data or data.isspace()) is (not data.strip()), byte
+
+
+def test_three_dashes_found_as_the_substring_test_finds_them() -> None:
+    import random
+
+    from bot.mail.message import _has_three_dashes
+
+    rng = random.Random(37)
+    pieces = ("-", "--", "---", "a", " ", "-a", "\u2014", "x" * 40)
+    cases = ["", "-" * 40 + "a---", "-a" * 30 + "---", "-a" * 30]
+    cases += ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40))) for _ in range(8000)]
+    for text in cases:
+        assert _has_three_dashes(text) is ("---" in text), text
