@@ -341,7 +341,7 @@ def _from_raw(raw: bytes, *, notes: list[str], scan: HeaderScan | None = None) -
     if scan is None:
         scan = scan_headers(header_block(raw))  # the block copy is freed before the body is read
     notes.extend(scan.notes)
-    text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
+    text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED, scan=scan)
     msg = _assemble(scan, raw=raw, notes=notes, body=text)
     msg.scan = scan
     msg.attached = _attached(forwarded, notes)

@@ -22,7 +22,7 @@ from functools import lru_cache
 from itertools import islice
 
 from bot.mail.htmltext import html_to_text
-from bot.mail.rawheaders import decode_bytes, header_end
+from bot.mail.rawheaders import HeaderScan, decode_bytes, header_end
 
 MAX_DEPTH = 16
 MAX_PARTS = 500
@@ -94,20 +94,47 @@ class Part:
         return self.filename is not None and self.filename.lower().endswith(".eml")
 
 
-def _capped_block(block: bytes, *, top: bool = False) -> bytes:
+def _capped_block(block: bytes, *, top: bool = False, scan: HeaderScan | None = None) -> bytes:
     """The Content-* fields the stdlib would read from ``block`` (:func:`content_fields`), each
     capped; a lone CR keeps the first :data:`MAX_PART_FIELDS` fields whatever their names.
-    ``top``: the message's own header block, read as far as :data:`MAX_TOP_LINES` lines."""
+    ``top``: the message's own header block, read as far as :data:`MAX_TOP_LINES` lines.
+    ``scan``: the header scan of ``block`` when the message parse has it (see
+    :func:`_scanned_content_fields`)."""
     # A lone CR in the capped fields is a CR that the block has without an LF after it (the
     # fields are its lines, trailing CRs stripped, cut and joined by CRLF): only then are they read.
-    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+    lone = b"\r" in block and block.count(b"\r") != block.count(b"\r\n")
+    if lone:
         capped = capped_fields(block)
         if any(_LONE_CR.search(f) for f in capped):  # the stdlib reads a lone CR as a line break
             return b"\r\n".join(bytes(f) for f in capped)
     # Content-* fields wherever they stand: a mail client finds a Content-Type after a hundred
     # Received and ARC fields, and so must the content checks
     lines = MAX_TOP_LINES if top else MAX_PART_LINES
+    if scan is not None and not lone:
+        scanned = _scanned_content_fields(block, scan, lines)
+        if scanned is not None:
+            return b"\r\n".join(scanned)
     return b"\r\n".join(bytes(f) for f in content_fields(block, lines))
+
+
+def _scanned_content_fields(block: bytes, scan: HeaderScan, max_lines: int) -> list[bytes] | None:
+    """:func:`content_fields` read off the header scan of ``block``, or None when they could
+    differ. They agree when the block has no lone CR (the caller's check) and the scan is
+    regular (every line opened a ``Name:`` field or continued one: the stdlib reads them all),
+    every line is read (no more than ``max_lines``), every name ends before the cut of a line
+    (so its colon is seen) and no Content-* field is longer than the cut: a field's raw bytes
+    are then its lines without their CR, joined by CRLF, as the capped reading has them."""
+    if not scan.regular or scan.size != len(block) or block.count(b"\n") >= max_lines:
+        return None
+    kept: list[bytes] = []
+    for item in scan.fields:
+        if len(item.name) >= MAX_PART_FIELD_BYTES:
+            return None
+        if item.key.startswith("content-") and len(kept) < MAX_PART_FIELDS:
+            if len(item.raw) > MAX_PART_FIELD_BYTES:
+                return None
+            kept.append(item.raw)
+    return kept
 
 
 def capped_fields(block: bytes) -> list[bytearray]:
@@ -222,21 +249,23 @@ def _boundary(headers: Message) -> str | None:
     return text[:200] or None
 
 
-def iter_parts(raw: bytes) -> Iterator[Part]:
+def iter_parts(raw: bytes, *, scan: HeaderScan | None = None) -> Iterator[Part]:
     """Leaf parts of a raw message in order, at most :data:`MAX_PARTS`, multipart nesting at
     most :data:`MAX_DEPTH` deep."""
-    for count, part in enumerate(_walk(raw, 0), start=1):
+    for count, part in enumerate(_walk(raw, 0, scan), start=1):
         yield part
         if count >= MAX_PARTS:
             return
 
 
-def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
+def _walk(raw: bytes | memoryview, depth: int, scan: HeaderScan | None = None) -> Iterator[Part]:
     # A view over the parent's bytes: a multipart body and its parts are not copied; only a
     # leaf's body is, when it is reached.
     end, body_start = header_end(raw)
     block = bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)])
-    text = _capped_block(block, top=depth == 0).decode("utf-8", "replace")
+    if scan is not None and end > MAX_PART_BLOCK_BYTES:
+        scan = None  # the scan read more of the block than the walk does
+    text = _capped_block(block, top=depth == 0, scan=scan).decode("utf-8", "replace")
     head = _head(text) if len(text) <= MAX_CACHED_HEAD else _read_head(text)
     headers, content_type, filename, boundary, read = head
     if boundary is None or depth >= MAX_DEPTH:
@@ -368,14 +397,15 @@ def body_text(raw: bytes, notes: list[str]) -> str:
 
 
 def text_and_forwarded(
-    raw: bytes, notes: list[str], *, limit: int = 5
+    raw: bytes, notes: list[str], *, limit: int = 5, scan: HeaderScan | None = None
 ) -> tuple[str, list[tuple[str | None, bytes]]]:
     """One walk over the parts: the readable text (as :func:`body_text`) and the forwarded
-    messages attached (as :func:`forwarded_messages`, at most ``limit``)."""
+    messages attached (as :func:`forwarded_messages`, at most ``limit``). ``scan``: the header
+    scan of ``raw``'s header block, when the caller has it (Content-* fields are read off it)."""
     plain: Part | None = None
     html: Part | None = None
     found: list[tuple[str | None, bytes]] = []
-    for part in iter_parts(raw):
+    for part in iter_parts(raw, scan=scan):
         if part.is_forwarded_message:
             if len(found) < limit:
                 data = decode_transfer(part, notes)

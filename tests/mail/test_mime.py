@@ -276,3 +276,44 @@ def test_part_fields_read_as_the_headers_were_read_each_time() -> None:
         assert read.encoding == encoding, block
         part = mime.Part(headers, headers.get_content_type(), None, b"")
         assert part.is_attachment == (disposition.strip().lower() == "attachment"), block
+
+
+def test_content_fields_read_off_the_header_scan_are_those_read_by_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The message's own Content-* fields taken from its header scan (when the scan may be used)
+    are those the capped line-by-line reading gives, under small caps too."""
+    from bot.mail.rawheaders import scan_headers
+
+    rng = random.Random(53)
+    pieces = (
+        b"Content-Type: text/plain",
+        b"content-TRANSFER-encoding: base64",
+        b"Content-Type: multipart/mixed;\r\n boundary=x",
+        b"Content-: v",
+        b"Content: v",
+        b"X-A: b",
+        b"X-Long-Name-Of-Many-Letters: v",
+        b"From x",
+        b"Name : v",
+        b" cont",
+        b"\tcont",
+        b"\r",
+        b"a",
+        b": v",
+    )
+    used = 0
+    for caps in ((4096, 100, 800, 20_000), (9, 2, 5, 6), (24, 3, 800, 20_000)):
+        monkeypatch.setattr(mime, "MAX_PART_FIELD_BYTES", caps[0])
+        monkeypatch.setattr(mime, "MAX_PART_FIELDS", caps[1])
+        monkeypatch.setattr(mime, "MAX_PART_LINES", caps[2])
+        monkeypatch.setattr(mime, "MAX_TOP_LINES", caps[3])
+        for _ in range(3000):
+            ending = rng.choice([b"\r\n", b"\n"])
+            block = ending.join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
+            scan = scan_headers(block)
+            lines = mime.MAX_TOP_LINES
+            used += mime._scanned_content_fields(block, scan, lines) is not None
+            expected = _capped_block_by_line(block, top=True)
+            assert mime._capped_block(block, top=True, scan=scan) == expected, (caps, block)
+    assert used > 1000
