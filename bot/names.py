@@ -68,6 +68,8 @@ class InvalidName(InputError):
 
 
 def _has_forbidden_chars(text: str) -> bool:
+    if text.isascii():  # the only such ASCII: controls (Cc) and the space (Zs)
+        return not text.isprintable() or " " in text
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Cf", "Zl", "Zp", "Zs", "Cs", "Co", "Cn"):

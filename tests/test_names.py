@@ -77,3 +77,24 @@ def test_parse_address():
 def test_parse_address_rejects(raw):
     with pytest.raises(InvalidName):
         parse_address(raw)
+
+
+def test_forbidden_characters_of_ascii_text_as_the_categories_say() -> None:
+    """The ASCII shortcut (controls and the space) agrees with the per-character categories."""
+    import random
+    import unicodedata
+
+    from bot.names import _has_forbidden_chars
+
+    def by_category(text: str) -> bool:
+        forbidden = ("Cc", "Cf", "Zl", "Zp", "Zs", "Cs", "Co", "Cn")
+        return any(unicodedata.category(ch) in forbidden for ch in text)
+
+    for code in range(128):
+        for text in (chr(code), f"a{chr(code)}b.example", f"x@{chr(code)}"):
+            assert _has_forbidden_chars(text) is by_category(text), repr(text)
+    rng = random.Random(3)
+    alphabet = [chr(c) for c in range(128)] + ["\u00a0", "\u200b", "é", "\u2028", "Ω"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 8)))
+        assert _has_forbidden_chars(text) is by_category(text), repr(text)

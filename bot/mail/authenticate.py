@@ -239,7 +239,7 @@ async def authenticate(
         spf_call = partial(check_spf, hop.ip, sender, helo=hop.from_helo, resolver=resolver)
     signed: bytes | SignedMessage
     try:
-        signed = SignedMessage(msg.raw)  # one parse for DKIM and ARC
+        signed = SignedMessage(msg.raw, msg.scan)  # one parse for DKIM and ARC
     except HeaderError:
         signed = msg.raw  # each reports the unparseable header its own way
     calls: list[Callable[[], Any]] = [

@@ -42,6 +42,7 @@ FUTURE_SKEW = 3600  # seconds a t= may lie ahead of our clock
 EXPIRY_SKEW = 300
 ALGORITHMS = ("rsa-sha256", "rsa-sha1", "ed25519-sha256")
 REQUIRED_TAGS = ("v", "a", "b", "bh", "d", "h", "s")
+_REQUIRED_KEYS = tuple((tag, tag.encode()) for tag in REQUIRED_TAGS)
 CANONICALIZATIONS = ("simple", "relaxed")
 
 _SELECTOR = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*$")
@@ -106,6 +107,13 @@ class _Sig:
     key_bits: int | None = None
     testing: bool = False
     identity_domain: str | None = None
+    # the tags _parse_signature validated, decoded once for the checks after it
+    signature: bytes = b""
+    body_digest: bytes = b""
+    canonicalization: tuple[str, str] = ("simple", "simple")
+    length: int | None = None
+    signed_at: int | None = None
+    expires: int | None = None
 
     def result(self, result: str, reason: str) -> DkimResult:
         return DkimResult(
@@ -212,7 +220,7 @@ def _parse_signature(sig: _Sig) -> tuple[dict[bytes, bytes], dict[bytes, tuple[i
             sig.domain = normalize_domain(raw_domain)
         except InvalidName:
             raise _Refused(PERMERROR, f"invalid domain d={_show(raw_domain)}") from None
-    missing = [t for t in REQUIRED_TAGS if t.encode() not in tags]
+    missing = [t for t, key in _REQUIRED_KEYS if key not in tags]
     if missing:
         raise _Refused(PERMERROR, "the signature lacks required tag(s) " + ", ".join(missing))
     if tags[b"v"] != b"1":
@@ -223,9 +231,9 @@ def _parse_signature(sig: _Sig) -> tuple[dict[bytes, bytes], dict[bytes, tuple[i
         raise _Refused(PERMERROR, "h= names no header fields")
     if len(sig.signed_headers) > MAX_SIGNED_HEADERS:
         raise _Refused(PERMERROR, f"h= names more than {MAX_SIGNED_HEADERS} header fields")
-    _check_times(tags)
+    sig.signed_at, sig.expires = _check_times(tags)
     _check_identity(sig, tags)
-    _check_other_fields(tags)
+    _check_other_fields(sig, tags)
     return tags, parsed.spans
 
 
@@ -238,10 +246,12 @@ def _number(tags: dict[bytes, bytes], tag: bytes) -> int | None:
     return int(text)
 
 
-def _check_times(tags: dict[bytes, bytes]) -> None:
+def _check_times(tags: dict[bytes, bytes]) -> tuple[int | None, int | None]:
+    """t= and x=, checked."""
     signed, expires = _number(tags, b"t"), _number(tags, b"x")
     if signed is not None and expires is not None and expires < signed:
         raise _Refused(PERMERROR, f"x={expires} is earlier than t={signed}")
+    return signed, expires
 
 
 def _check_identity(sig: _Sig, tags: dict[bytes, bytes]) -> None:
@@ -284,17 +294,18 @@ def _canonicalization(tags: dict[bytes, bytes]) -> tuple[str, str]:
     return header, body
 
 
-def _check_other_fields(tags: dict[bytes, bytes]) -> None:
-    """q= must offer dns/txt (unknown methods are ignored, §3.5); b=, bh=, c= and l= well formed."""
+def _check_other_fields(sig: _Sig, tags: dict[bytes, bytes]) -> None:
+    """q= must offer dns/txt (unknown methods are ignored, §3.5); b=, bh=, c= and l= well formed
+    (and kept decoded on ``sig``)."""
     if b"q" in tags:
         methods = [m.lower() for m in split_list(tags[b"q"])]
         if b"dns/txt" not in methods:
             shown = _show(tags[b"q"].decode("ascii", "replace"))
             raise _Refused(PERMERROR, f"q={shown} offers no key query method we know (dns/txt)")
-    _base64(tags, b"b")
-    _base64(tags, b"bh")
-    _canonicalization(tags)
-    _number(tags, b"l")
+    sig.signature = _base64(tags, b"b")
+    sig.body_digest = _base64(tags, b"bh")
+    sig.canonicalization = _canonicalization(tags)
+    sig.length = _number(tags, b"l")
 
 
 def _load_key(sig: _Sig, resolver: Resolver, name: str) -> PublicKey:
@@ -322,16 +333,16 @@ def _check_crypto(
     key: PublicKey,
 ) -> None:
     """Body length and hash, then the header hash and the signature."""
-    header_canon, body_canon = _canonicalization(tags)
+    header_canon, body_canon = sig.canonicalization
     hash_name = HASHES[sig.algorithm or ""]
-    length = _number(tags, b"l")
+    length = sig.length
     digest, total = msg.body_hash(body_canon, hash_name, length)
     if length is not None:
         if digest is None:
             raise _Refused(PERMERROR, f"l={length} is longer than the body ({total} bytes)")
         sig.body_length = length
         sig.unsigned_body_bytes = total - length
-    if digest != _base64(tags, b"bh"):
+    if digest != sig.body_digest:
         raise _Refused(FAIL, "body hash mismatch: the body changed after signing")
     names = [n.encode() for n in sig.signed_headers]
     if "from" in sig.signed_headers:
@@ -340,7 +351,7 @@ def _check_crypto(
     span = spans[b"b"]
     stripped = (name, value[: span[0]] + value[span[1] :])
     signed = header_hash(msg, header_canon == "relaxed", hash_name, names, stripped)
-    if not key.verify(hash_name, signed, _base64(tags, b"b")):
+    if not key.verify(hash_name, signed, sig.signature):
         raise _Refused(
             FAIL,
             "signature does not verify: a signed header changed after signing, "
@@ -360,7 +371,7 @@ def _policy_problems(sig: _Sig, tags: dict[bytes, bytes], key: PublicKey) -> lis
     if sig.testing:
         problems.append("the key is in testing mode (t=y): treat the message as unsigned")
     now = time.time()
-    expires, signed = _number(tags, b"x"), _number(tags, b"t")
+    expires, signed = sig.expires, sig.signed_at
     if expires is not None and expires + EXPIRY_SKEW < now:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
         problems.append(f"the signature expired at {when} (x=)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from bot.dns import DnsResult, Resolver
@@ -247,7 +248,11 @@ def _from_record(
             warnings=tuple(warnings),
             queried=queried,
         )
-    parsed = parse_dmarc_record(found.record)
+    parsed = (
+        _parse_cached(found.record)
+        if len(found.record) <= MAX_CACHED_RECORD
+        else parse_dmarc_record(found.record)
+    )
     warnings = warnings + list(parsed.warnings)
     if status is CheckStatus.OK and parsed.p is None:
         status = CheckStatus.INVALID
@@ -332,3 +337,9 @@ def parse_dmarc_record(record: str) -> ParsedDmarc:
         warnings=tuple(warn),
         error=error,
     )
+
+
+# A domain's record is read for every message from it: each short record is validated once (the
+# result is frozen, so it is shared).
+MAX_CACHED_RECORD = 1024
+_parse_cached = lru_cache(maxsize=256)(parse_dmarc_record)

@@ -26,7 +26,6 @@ _HEAD, _TAIL = r"(?<!\w)", r"(?!\w)"
 _CASE_TWINS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 # ASCII whitespace in Python's \s that RE2's \s lacks.
 _ASCII_SPACE = bytes.maketrans(b"\x0b\x1c\x1d\x1e\x1f", b"     ")
-_ODD_SPACES = tuple(bytes([b]) for b in b"\x0b\x1c\x1d\x1e\x1f")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Above this share of non-ASCII characters, the stand-in costs more than Python's own search.
 MAX_NON_ASCII_SHARE = 1 / 16
@@ -60,7 +59,7 @@ def ascii_stand_in(text: str) -> bytes | None:
         text = _NON_ASCII.sub(lambda m: _stand_in(m.group(0)), text)
     data = text.encode("ascii")
     # Most text has none of the odd ASCII spaces: a few memchr scans beat a translate copy.
-    if any(space in data for space in _ODD_SPACES):
+    if b"\x0b" in data or b"\x1c" in data or b"\x1d" in data or b"\x1e" in data or b"\x1f" in data:
         return data.translate(_ASCII_SPACE)
     return data
 

@@ -52,7 +52,24 @@ def _term_words(term: str) -> str:
 
 
 def named_vendors(display_name: str, registry: Registry) -> list[Vendor]:
-    """Registered vendors whose name, id or alias appears as whole words in ``display_name``."""
+    """Registered vendors whose name, id or alias appears as whole words in ``display_name``.
+
+    A sender's display name comes back with each of its messages: a short one is looked up
+    once per registry (a registry is never changed, a reload makes a new one)."""
+    if len(display_name) > MAX_CACHED_DISPLAY_NAME:
+        return _named_vendors(display_name, registry)
+    return list(_named_vendors_cached(display_name, registry))
+
+
+MAX_CACHED_DISPLAY_NAME = 256
+
+
+@lru_cache(maxsize=1024)
+def _named_vendors_cached(display_name: str, registry: Registry) -> tuple[Vendor, ...]:
+    return tuple(_named_vendors(display_name, registry))
+
+
+def _named_vendors(display_name: str, registry: Registry) -> list[Vendor]:
     haystack = _words(display_name)
     if haystack.strip() == "":
         return []

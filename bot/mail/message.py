@@ -136,6 +136,8 @@ class ParsedMessage:
     inline_forward: bool = False
     attached: list[Attached] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
+    # The scan of ``raw``'s header block, for DKIM and ARC to take its fields from (one parse).
+    scan: HeaderScan | None = field(default=None, repr=False, compare=False)
 
     def header_values(self, name: str) -> list[str]:
         """Decoded values of every header called ``name`` (case-insensitive), top first."""
@@ -177,7 +179,7 @@ def parse_message(
             f"the message is {len(data):,} bytes, over the {max_bytes:,}-byte limit: send the "
             "original email without large attachments, or just its headers"
         )
-    if not data.strip():
+    if not data or data.isspace():  # as ``not data.strip()``, without copying the message
         raise InputError("the file is empty: send the email saved as .eml")
     if is_ole(data):
         return _from_msg(data)
@@ -339,8 +341,9 @@ def _from_raw(raw: bytes, *, notes: list[str], scan: HeaderScan | None = None) -
     if scan is None:
         scan = scan_headers(header_block(raw))  # the block copy is freed before the body is read
     notes.extend(scan.notes)
-    text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED)
+    text, forwarded = text_and_forwarded(raw, notes, limit=MAX_ATTACHED, scan=scan)
     msg = _assemble(scan, raw=raw, notes=notes, body=text)
+    msg.scan = scan
     msg.attached = _attached(forwarded, notes)
     _mark_inline_forward(msg)
     return msg
@@ -412,11 +415,32 @@ def _assemble(scan: HeaderScan, *, raw: bytes, notes: list[str], body: str) -> P
 def has_inline_markers(text: str) -> bool:
     """Whether ``text`` holds an inline-forward marker (``_INLINE_MARKERS``)."""
     if text.isascii():
-        # Every marker holds one of these phrases; on ASCII text IGNORECASE is lower().
+        # A marker is "---" around either phrase, or "begin forwarded message" before a ":"
+        # (neither '-' nor ':' has another case); on ASCII text IGNORECASE is lower(). Most
+        # text has no "---", and much of it no ":" either: then nothing is lowered.
+        dashes = _has_three_dashes(text)
+        if not dashes and ":" not in text:
+            return False
         lowered = text.lower()
-        if "forwarded message" not in lowered and "original message" not in lowered:
+        if dashes:
+            if "forwarded message" not in lowered and "original message" not in lowered:
+                return False
+        elif "begin forwarded message" not in lowered:
             return False
     return _INLINE_MARKERS_FAST.found(text)
+
+
+def _has_three_dashes(text: str) -> bool:
+    """``"---" in text``: the first dashes are visited by ``find`` (a memchr), as most text has
+    few; CPython's search for the three-character needle is slow on long text."""
+    at = text.find("-")
+    for _ in range(16):
+        if at < 0:
+            return False
+        if text.startswith("---", at):
+            return True
+        at = text.find("-", at + 1)
+    return at >= 0 and text.find("---", at) >= 0
 
 
 def _mark_inline_forward(msg: ParsedMessage) -> None:

@@ -12,8 +12,8 @@ import binascii
 import contextlib
 import quopri
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
@@ -22,7 +22,7 @@ from functools import lru_cache
 from itertools import islice
 
 from bot.mail.htmltext import html_to_text
-from bot.mail.rawheaders import decode_bytes, header_end
+from bot.mail.rawheaders import HeaderScan, decode_bytes, header_end
 
 MAX_DEPTH = 16
 MAX_PARTS = 500
@@ -40,6 +40,30 @@ _FORWARDED_TYPES = ("message/rfc822", "message/global")
 # email.feedparser's headerRE: a line that does not match ends the stdlib's header block.
 _STDLIB_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_NEXT_FIELD = re.compile(rb"\n(?![ \t])")  # the line break before a line that starts a field
+
+
+class PartFields:
+    """What the walk's readers take from a part's headers, each read once: shared (through
+    :func:`_head`) by every part with the same Content-* block, as its Message is."""
+
+    __slots__ = ("_charset", "disposition", "encoding", "headers")
+
+    def __init__(self, headers: Message) -> None:
+        self.headers = headers
+        self.disposition = header_text(headers, "Content-Disposition").split(";")[0].strip().lower()
+        self.encoding = header_text(headers, "Content-Transfer-Encoding").strip().lower()
+        self._charset: str | None = None  # read when the text is: only text parts need it
+
+    @property
+    def charset(self) -> str:
+        """The declared charset, ``us-ascii`` when there is none or it cannot be read."""
+        if self._charset is None:
+            try:
+                self._charset = self.headers.get_content_charset() or "us-ascii"
+            except Exception:  # hostile parameters: read as UTF-8
+                self._charset = "us-ascii"
+        return self._charset
 
 
 @dataclass(frozen=True)
@@ -50,12 +74,17 @@ class Part:
     content_type: str
     filename: str | None
     body: bytes
+    read: PartFields | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fields(self) -> PartFields:
+        """What is read from the headers (``read`` when the walk had it)."""
+        return self.read if self.read is not None else PartFields(self.headers)
 
     @property
     def is_attachment(self) -> bool:
         """True when the part is marked (or named) as an attachment."""
-        disposition = header_text(self.headers, "Content-Disposition").split(";")[0]
-        return disposition.strip().lower() == "attachment" or self.filename is not None
+        return self.fields.disposition == "attachment" or self.filename is not None
 
     @property
     def is_forwarded_message(self) -> bool:
@@ -65,17 +94,47 @@ class Part:
         return self.filename is not None and self.filename.lower().endswith(".eml")
 
 
-def _capped_block(block: bytes, *, top: bool = False) -> bytes:
-    """The Content-* fields the stdlib would read from ``block`` (:func:`_content_fields`), each
+def _capped_block(block: bytes, *, top: bool = False, scan: HeaderScan | None = None) -> bytes:
+    """The Content-* fields the stdlib would read from ``block`` (:func:`content_fields`), each
     capped; a lone CR keeps the first :data:`MAX_PART_FIELDS` fields whatever their names.
-    ``top``: the message's own header block, read as far as :data:`MAX_TOP_LINES` lines."""
-    capped = capped_fields(block)
-    if any(_LONE_CR.search(f) for f in capped):  # the stdlib reads a lone CR as a line break
-        return b"\r\n".join(bytes(f) for f in capped)
+    ``top``: the message's own header block, read as far as :data:`MAX_TOP_LINES` lines.
+    ``scan``: the header scan of ``block`` when the message parse has it (see
+    :func:`_scanned_content_fields`)."""
+    # A lone CR in the capped fields is a CR that the block has without an LF after it (the
+    # fields are its lines, trailing CRs stripped, cut and joined by CRLF): only then are they read.
+    lone = b"\r" in block and block.count(b"\r") != block.count(b"\r\n")
+    if lone:
+        capped = capped_fields(block)
+        if any(_LONE_CR.search(f) for f in capped):  # the stdlib reads a lone CR as a line break
+            return b"\r\n".join(bytes(f) for f in capped)
     # Content-* fields wherever they stand: a mail client finds a Content-Type after a hundred
     # Received and ARC fields, and so must the content checks
     lines = MAX_TOP_LINES if top else MAX_PART_LINES
-    return b"\r\n".join(bytes(f) for f in _content_fields(_iter_fields(block, lines)))
+    if scan is not None and not lone:
+        scanned = _scanned_content_fields(block, scan, lines)
+        if scanned is not None:
+            return b"\r\n".join(scanned)
+    return b"\r\n".join(bytes(f) for f in content_fields(block, lines))
+
+
+def _scanned_content_fields(block: bytes, scan: HeaderScan, max_lines: int) -> list[bytes] | None:
+    """:func:`content_fields` read off the header scan of ``block``, or None when they could
+    differ. They agree when the block has no lone CR (the caller's check) and the scan is
+    regular (every line opened a ``Name:`` field or continued one: the stdlib reads them all),
+    every line is read (no more than ``max_lines``), every name ends before the cut of a line
+    (so its colon is seen) and no Content-* field is longer than the cut: a field's raw bytes
+    are then its lines without their CR, joined by CRLF, as the capped reading has them."""
+    if not scan.regular or scan.size != len(block) or block.count(b"\n") >= max_lines:
+        return None
+    kept: list[bytes] = []
+    for item in scan.fields:
+        if len(item.name) >= MAX_PART_FIELD_BYTES:
+            return None
+        if item.key.startswith("content-") and len(kept) < MAX_PART_FIELDS:
+            if len(item.raw) > MAX_PART_FIELD_BYTES:
+                return None
+            kept.append(item.raw)
+    return kept
 
 
 def capped_fields(block: bytes) -> list[bytearray]:
@@ -106,19 +165,33 @@ def _iter_fields(block: bytes, max_lines: int) -> Iterator[bytearray]:
         yield field
 
 
-def _content_fields(fields: Iterable[bytearray]) -> list[bytearray]:
-    """The first :data:`MAX_PART_FIELDS` Content-* fields among ``fields``, up to where the
-    stdlib's parser would stop reading headers: only those are ever read from a part (the
-    top-level block also holds the signature, Received and ARC fields, which the stdlib would
-    parse for nothing)."""
+def content_fields(block: bytes, max_lines: int) -> list[bytearray]:
+    """The first :data:`MAX_PART_FIELDS` Content-* fields among the fields of the first
+    ``max_lines`` lines of ``block`` (as :func:`_iter_fields` cuts them), up to where the stdlib's
+    parser would stop reading headers: only those are ever read from a part (the top-level block
+    also holds the signature, Received and ARC fields, which the stdlib would parse for nothing).
+
+    A field at a time, not a line: its end is found with one search and its lines counted with
+    one ``count``; only a Content-* field is assembled line by line (by :func:`_iter_fields`).
+    A field's first line decides both whether the stdlib reads on (``_STDLIB_HEADER_LINE``
+    cannot match past a line break) and whether it is a Content-* field."""
     kept: list[bytearray] = []
-    for field in fields:
-        if not _STDLIB_HEADER_LINE.match(field):
+    pos, size, line = 0, len(block), 0
+    while pos < size and line < max_lines:
+        following = _NEXT_FIELD.search(block, pos)
+        stop = size if following is None else following.start()  # the LF that ends the field
+        first_end = block.find(b"\n", pos, stop)
+        first = block[pos : stop if first_end < 0 else first_end].rstrip(b"\r")
+        first = first[:MAX_PART_FIELD_BYTES]
+        if not _STDLIB_HEADER_LINE.match(first):
             break  # the stdlib's header block ends at this line
-        if field[:8].lower() == b"content-":
-            kept.append(field)
+        count = 1 + (block.count(b"\n", pos, stop) if first_end >= 0 else 0)
+        if first[:8].lower() == b"content-":
+            kept.append(next(_iter_fields(block[pos:stop], min(count, max_lines - line))))
             if len(kept) >= MAX_PART_FIELDS:
                 break
+        line += count
+        pos = stop + 1
     return kept
 
 
@@ -132,7 +205,8 @@ def _headers(block: bytes) -> Message:
     return HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
 
 
-_Head = tuple[Message, str, str | None, str | None]  # headers, content type, filename, boundary
+# headers, content type, filename, boundary, and the fields read from them
+_Head = tuple[Message, str, str | None, str | None, PartFields]
 
 
 def _read_head(text: str) -> _Head:
@@ -140,7 +214,7 @@ def _read_head(text: str) -> _Head:
     headers = HeaderParser(policy=compat32).parsestr(text + "\r\n\r\n")
     content_type = headers.get_content_type()
     boundary = _boundary(headers) if content_type.startswith("multipart/") else None
-    return headers, content_type, _filename(headers), boundary
+    return headers, content_type, _filename(headers), boundary, PartFields(headers)
 
 
 # Most parts carry one of a few Content-* blocks: each is read once. The Message is then shared
@@ -175,25 +249,27 @@ def _boundary(headers: Message) -> str | None:
     return text[:200] or None
 
 
-def iter_parts(raw: bytes) -> Iterator[Part]:
+def iter_parts(raw: bytes, *, scan: HeaderScan | None = None) -> Iterator[Part]:
     """Leaf parts of a raw message in order, at most :data:`MAX_PARTS`, multipart nesting at
     most :data:`MAX_DEPTH` deep."""
-    for count, part in enumerate(_walk(raw, 0), start=1):
+    for count, part in enumerate(_walk(raw, 0, scan), start=1):
         yield part
         if count >= MAX_PARTS:
             return
 
 
-def _walk(raw: bytes | memoryview, depth: int) -> Iterator[Part]:
+def _walk(raw: bytes | memoryview, depth: int, scan: HeaderScan | None = None) -> Iterator[Part]:
     # A view over the parent's bytes: a multipart body and its parts are not copied; only a
     # leaf's body is, when it is reached.
     end, body_start = header_end(raw)
     block = bytes(raw[: min(end, MAX_PART_BLOCK_BYTES)])
-    text = _capped_block(block, top=depth == 0).decode("utf-8", "replace")
+    if scan is not None and end > MAX_PART_BLOCK_BYTES:
+        scan = None  # the scan read more of the block than the walk does
+    text = _capped_block(block, top=depth == 0, scan=scan).decode("utf-8", "replace")
     head = _head(text) if len(text) <= MAX_CACHED_HEAD else _read_head(text)
-    headers, content_type, filename, boundary = head
+    headers, content_type, filename, boundary, read = head
     if boundary is None or depth >= MAX_DEPTH:
-        yield Part(headers, content_type, filename, bytes(raw[body_start:]))
+        yield Part(headers, content_type, filename, bytes(raw[body_start:]), read)
         return
     body = memoryview(raw)[body_start:]
     for start, stop in _part_spans(body, boundary):
@@ -254,7 +330,7 @@ _CHUNK = 1 << 20
 def decode_transfer(part: Part, notes: list[str], *, limit: int | None = None) -> bytes:
     """The part's body with its Content-Transfer-Encoding undone; with ``limit``, at most that
     many bytes of it (only the start of a long body is decoded, never a full copy)."""
-    encoding = header_text(part.headers, "Content-Transfer-Encoding").strip().lower()
+    encoding = part.fields.encoding
     if encoding == "base64" and limit is None:
         with contextlib.suppress(binascii.Error, ValueError):
             return binascii.a2b_base64(part.body)  # skips line breaks itself: no cleaned copy
@@ -305,10 +381,7 @@ def part_text(part: Part, notes: list[str], *, limit: int | None = TEXT_BYTES) -
     """The decoded text of a text part (charset errors replaced and noted); with ``limit``,
     of its first ``limit`` decoded bytes."""
     data = decode_transfer(part, notes, limit=limit)
-    try:
-        charset = part.headers.get_content_charset() or "us-ascii"
-    except Exception:  # hostile parameters: read as UTF-8
-        charset = "us-ascii"
+    charset = part.fields.charset
     if charset in ("us-ascii", "ascii"):
         charset = "utf-8"
     local: list[str] = []
@@ -324,14 +397,15 @@ def body_text(raw: bytes, notes: list[str]) -> str:
 
 
 def text_and_forwarded(
-    raw: bytes, notes: list[str], *, limit: int = 5
+    raw: bytes, notes: list[str], *, limit: int = 5, scan: HeaderScan | None = None
 ) -> tuple[str, list[tuple[str | None, bytes]]]:
     """One walk over the parts: the readable text (as :func:`body_text`) and the forwarded
-    messages attached (as :func:`forwarded_messages`, at most ``limit``)."""
+    messages attached (as :func:`forwarded_messages`, at most ``limit``). ``scan``: the header
+    scan of ``raw``'s header block, when the caller has it (Content-* fields are read off it)."""
     plain: Part | None = None
     html: Part | None = None
     found: list[tuple[str | None, bytes]] = []
-    for part in iter_parts(raw):
+    for part in iter_parts(raw, scan=scan):
         if part.is_forwarded_message:
             if len(found) < limit:
                 data = decode_transfer(part, notes)

@@ -102,6 +102,10 @@ class HeaderScan:
     defects: list[Defect] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     hidden_from: int = 0
+    # Every line of the block (``size`` bytes) opened a field with no space before its colon or
+    # continued one: no mbox line, stray or indented first line, blank line, and no cap reached.
+    regular: bool = field(default=True, repr=False, compare=False)
+    size: int = field(default=-1, repr=False, compare=False)
     _duplicates: tuple[int, dict[str, list[str]]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -229,11 +233,12 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
     :data:`MAX_STRAY_LINES` of them the rest of the block is not read (the message is already
     malformed).
     """
-    scan = HeaderScan()
+    scan = HeaderScan(size=len(block))
     first_end = block.find(b"\n")
     first = block if first_end < 0 else block[:first_end]
     pos, size, index = 0, len(block), 0
     if _MBOX_FROM.match(first) and not _FIELD.match(first):
+        scan.regular = False
         pos, index = (size if first_end < 0 else first_end + 1), 1
         scan.notes.append("skipped an mbox 'From ' separator line before the headers")
     first_indented = False
@@ -243,7 +248,9 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
         line_end = size if nl < 0 else nl
         hi = line_end - 1 if line_end > pos and block[line_end - 1] == 0x0D else line_end
         start: int | None = None
+        opened = None
         if block[pos : pos + 1] in (b" ", b"\t"):  # indented, with no field open
+            scan.regular = False
             line = block[pos:hi]
             if line.strip():
                 first_indented = True
@@ -257,7 +264,8 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
                         )
                     )
                 start = hi - len(line.lstrip(b" \t"))
-        elif pos < hi and not _FIELD.match(block, pos, hi):
+        elif pos < hi and (opened := _FIELD.match(block, pos, hi)) is None:
+            scan.regular = False
             stray += 1
             if strict and stray <= MAX_LINE_DEFECTS:
                 shown = block[pos : min(hi, pos + 200)].decode("utf-8", "replace")[:60]
@@ -271,12 +279,14 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
                 break
         elif pos < hi:
             if len(scan.fields) >= MAX_FIELDS:
+                scan.regular = False
                 scan.defects.append(
                     Defect("malformed_message", f"more than {MAX_FIELDS} header fields")
                 )
                 break
             start = pos
         if start is None:
+            scan.regular = False
             pos, index = line_end + 1, index + 1
             continue
         # the field runs to the first line break not followed by a space or a tab
@@ -284,7 +294,7 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
         stop = size if following is None else following.start()
         lines = 1 + (block.count(b"\n", line_end, stop) if line_end < stop else 0)
         end = stop - 1 if stop > start and block[stop - 1] == 0x0D else stop
-        _finish(scan, block[start:end], lines, strict=strict)
+        _finish(scan, block[start:end], lines, strict=strict, opened=opened)
         pos, index = stop + 1, index + lines
     if strict and stray > MAX_LINE_DEFECTS:
         more = "; the rest of the header block was not read" if stray > MAX_STRAY_LINES else ""
@@ -300,15 +310,27 @@ def scan_headers(block: bytes, *, strict: bool = True) -> HeaderScan:
     return scan
 
 
-def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
+def _finish(
+    scan: HeaderScan, raw: bytes, count: int, *, strict: bool, opened: re.Match[bytes] | None
+) -> None:
+    """Record the field ``raw`` (``count`` lines). ``opened``: ``_FIELD`` matched where ``raw``
+    starts in the block, when the scan has that match (the name and the colon are on the first
+    line, which folding does not change)."""
     if count > 1:  # every line break as CRLF (C-level: no object per line)
         raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    match = _FIELD.match(raw)
-    if match is None:  # pragma: no cover - callers only pass lines that matched
-        return
-    name = match.group(1).decode("ascii")
+    if opened is None:
+        match = _FIELD.match(raw)
+        if match is None:  # pragma: no cover - callers only pass lines that matched
+            return
+        name_bytes, spaced, colon = match.group(1), match.group(2), match.end()
+    else:
+        name_bytes, spaced = opened.group(1, 2)
+        colon = opened.end() - opened.start()
+    name = name_bytes.decode("ascii")
     key = name.lower()
-    if strict and match.group(2):
+    if spaced:
+        scan.regular = False
+    if strict and spaced:
         scan.defects.append(
             Defect(
                 "malformed_message",
@@ -316,7 +338,7 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
                 "disagree on whether it is a header",
             )
         )
-    body = raw[match.end() :]
+    body = raw[colon:]
     if len(body) > MAX_FIELD_BYTES:
         if strict:
             scan.defects.append(
@@ -324,9 +346,11 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
             )
         body = body[:MAX_FIELD_BYTES]
     if strict:
-        _check_bytes(scan, name, raw)
-        tag_list = key.endswith(("signature", "seal"))
-        hidden = [] if tag_list or count == 1 else _HIDDEN.finditer(raw)
+        odd = bool(raw.translate(None, _PLAIN_BYTES))  # only then can a bad byte or a control be
+        if odd or b"\r" in raw:  # there; without a CR there is no lone one
+            _check_bytes(scan, name, raw, odd)
+        tag_list = count == 1 or key.endswith(("signature", "seal"))
+        hidden = () if tag_list else _HIDDEN.finditer(raw)
         for shown_count, looks in enumerate(hidden):
             shown = looks.group(1).decode("ascii")
             scan.hidden_from += shown.lower() == "from"
@@ -346,21 +370,34 @@ def _finish(scan: HeaderScan, raw: bytes, count: int, *, strict: bool) -> None:
     if count > 1:  # every line break is CRLF here: _FOLD.sub("", text) at C level
         text = text.replace("\r\n ", " ").replace("\r\n\t", "\t")
     unfolded = text.strip(" \t\r\n")
-    value, notes = decode_words(unfolded)
-    scan.notes.extend(f"{name} header: {note}" for note in notes)
-    if strict and "=?" in unfolded:
-        bad = control_name(value.replace("\u00a0", " "))
-        if bad is not None:
-            scan.defects.append(
-                Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
-            )
-    scan.fields.append(
-        RawField(name=name, raw=raw, unfolded=unfolded, value=value, folded=count > 1, key=key)
-    )
+    value = unfolded
+    if "=?" in unfolded:  # else decode_words has nothing to decode
+        value, notes = decode_words(unfolded)
+        scan.notes.extend(f"{name} header: {note}" for note in notes)
+        if strict:
+            bad = control_name(value.replace("\u00a0", " "))
+            if bad is not None:
+                scan.defects.append(
+                    Defect("malformed_message", f"{bad} hidden in an encoded word in {name} header")
+                )
+    scan.fields.append(_raw_field(name, raw, unfolded, value, count > 1, key))
 
 
-def _check_bytes(scan: HeaderScan, name: str, raw: bytes) -> None:
-    odd = bool(raw.translate(None, _PLAIN_BYTES))  # only then can a bad byte or a control be there
+_new_object = object.__new__
+
+
+def _raw_field(
+    name: str, raw: bytes, unfolded: str, value: str, folded: bool, key: str
+) -> RawField:
+    """``RawField(name=..., key=...)`` without the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` call per attribute): the attributes are set in one dict update."""
+    item: RawField = _new_object(RawField)
+    item.__dict__.update(name=name, raw=raw, unfolded=unfolded, value=value, folded=folded, key=key)
+    return item
+
+
+def _check_bytes(scan: HeaderScan, name: str, raw: bytes, odd: bool) -> None:
+    """``odd``: ``raw`` holds a byte other than printable ASCII, TAB, CR and LF."""
     if odd:
         for needle, label in _BAD_BYTES:
             if needle in raw:

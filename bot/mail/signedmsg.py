@@ -16,6 +16,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import re2
+
+from bot.mail.rawheaders import HeaderScan
 from bot.mail.tagvalue import TagListError, parse_tag_list
 
 CHUNK = 1 << 18
@@ -26,6 +29,27 @@ HASHES = {"rsa-sha256": "sha256", "ed25519-sha256": "sha256", "rsa-sha1": "sha1"
 _CRLF = b"\r\n"
 _PRINTABLE = bytes(range(0x21, 0x7F))
 _WSP = b" \t"
+
+
+def _bytes_pattern(pattern: bytes) -> re2._Regexp:
+    """An RE2 pattern over raw bytes (Latin-1: a byte that is not UTF-8 is a character too)."""
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    return re2.compile(pattern, options)
+
+
+_RELAXED_WORK = _bytes_pattern(rb"  | \r\n")  # a run of spaces, or a space before a line break
+_BARE_LF_BACKWARDS = _bytes_pattern(rb"\n[^\r]")  # in reversed bytes: an LF with no CR before it
+
+# The constructors themselves: hashlib.new() looks the name up through Python code every call.
+_HASH_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+
+def new_hash(name: str) -> hashlib._Hash:
+    """``hashlib.new(name)``, by its constructor for the names DKIM and ARC use."""
+    constructor = _HASH_CONSTRUCTORS.get(name)
+    return constructor() if constructor is not None else hashlib.new(name)
+
 
 Header = tuple[bytes, bytes]
 BodyKey = tuple[str, str, int | None]  # (body canonicalization, hash name, l= or None)
@@ -84,6 +108,28 @@ def parse_header(block: bytes) -> list[Header]:
     return [(name, _CRLF.join(parts) + _CRLF) for name, parts in fields]
 
 
+def scanned_headers(raw: bytes, end: int, scan: HeaderScan) -> list[Header] | None:
+    """``parse_header(raw[:end])`` read off ``scan`` (the header scan of the same block, which the
+    message parse made), or None when the two readings could differ.
+
+    They agree on a regular scan (every line opened a ``Name:`` field or continued one:
+    :attr:`~bot.mail.rawheaders.HeaderScan.regular`) of the block that ends where this one does,
+    before the blank line: a field's raw bytes are then its name, the colon and its value with
+    each line break as CRLF (one CR before an LF taken into it), as :func:`parse_header` joins
+    them; only the last CRLF is added here.
+    """
+    size = scan.size
+    if not scan.regular or not 0 < size < end or len(scan.fields) > MAX_HEADER_FIELDS:
+        return None
+    if raw[size:end] not in (b"\n", b"\r\n"):  # not the same block: parse it
+        return None
+    if raw[size - 1] == 0x0D:  # the scan takes one more CR off the last line than the parse
+        return None
+    return [
+        (item.raw[: len(item.name)], item.raw[len(item.name) + 1 :] + _CRLF) for item in scan.fields
+    ]
+
+
 def relaxed_header(name: bytes, value: bytes) -> Header:
     """RFC 6376 §3.4.2 as dkimpy does it: name lowercased, value unfolded, WSP runs squeezed."""
     text = value.replace(_CRLF, b"")
@@ -120,9 +166,17 @@ def canonical_body(
                 piece = b" " + piece
             if b"\t" in piece:
                 piece = piece.replace(b"\t", b" ")
-            while b"  " in piece:
-                piece = piece.replace(b"  ", b" ")
-            piece = piece.replace(b" \r\n", _CRLF)
+            # One RE2 pass says whether there is anything to squeeze or trim: CPython's search
+            # for a two-byte needle is slow on text full of spaces, and most bodies have neither.
+            found = _RELAXED_WORK.search(piece)
+            if found is not None:
+                # Before the first match there is nothing to do, and that part does not end in a
+                # space (the match would start earlier): only the rest is squeezed and trimmed.
+                at = found.start()
+                rest = piece[at:]
+                while b"  " in rest:
+                    rest = rest.replace(b"  ", b" ")
+                piece = piece[:at] + rest.replace(b" \r\n", _CRLF)
             trimmed = piece.rstrip(b" ")
             carry_space = len(trimmed) != len(piece)
             piece = trimmed
@@ -140,6 +194,25 @@ def canonical_body(
         content = True
     if content or not relaxed:
         yield _CRLF
+
+
+def crlf_only(raw: bytes, start: int) -> bool:
+    """Whether every LF of ``raw[start:]`` follows a CR in it (``raw.count(b"\\n", start) ==
+    raw.count(b"\\r\\n", start)``, as CPython's two-byte search is slow).
+
+    A chunk at a time, reversed: an LF with something else than a CR after it there is a bare
+    LF, and RE2 finds it jumping from LF to LF (a pattern led by a literal byte). The first byte
+    of each chunk, whose CR would be in the chunk before, is checked on its own.
+    """
+    end = len(raw)
+    for lo in range(start, end, CHUNK):
+        hi = min(lo + CHUNK, end)
+        if raw[lo] == 0x0A and (lo == start or raw[lo - 1] != 0x0D):
+            return False
+        backwards = raw[hi - 1 : lo - 1 : -1] if lo else raw[hi - 1 :: -1]
+        if _BARE_LF_BACKWARDS.search(backwards) is not None:
+            return False
+    return True
 
 
 def _trailing_crlfs(piece: bytes) -> int:
@@ -168,7 +241,7 @@ class _Feed:
     fed: int = 0
 
     def __post_init__(self) -> None:
-        self.hasher = hashlib.new(self.hash_name)
+        self.hasher = new_hash(self.hash_name)
         self.limits.sort()
         self.at: dict[int, bytes] = {}
 
@@ -196,14 +269,18 @@ class _Feed:
 class SignedMessage:
     """A message as DKIM and ARC see it: header fields plus a lazily hashed body."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, scan: HeaderScan | None = None) -> None:
+        """``scan``: :func:`~bot.mail.rawheaders.scan_headers` of ``header_block(raw)``, when the
+        caller has it: its fields are taken as they are when :func:`scanned_headers` can."""
         self.raw = raw
         end, self.body_start = _header_end(raw)
-        self.headers: list[Header] = parse_header(raw[:end])
+        scanned = scanned_headers(raw, end, scan) if scan is not None else None
+        self.headers: list[Header] = parse_header(raw[:end]) if scanned is None else scanned
         self.names = [
             name.lower() for name, _ in self.headers
         ]  # as relaxed canonicalization has them
         self._relaxed: list[Header] | None = None
+        self._relaxed_some: dict[int, Header] = {}  # single fields put in relaxed form
         self._hashes: dict[BodyKey, bytes | None] = {}  # None: an l= past the body
         self._lengths: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -222,6 +299,15 @@ class SignedMessage:
         if self._relaxed is None:
             self._relaxed = [relaxed_header(n, v) for n, v in self.headers]
         return self._relaxed
+
+    def relaxed_field(self, index: int) -> Header:
+        """The field at ``index`` in relaxed canonical form (computed once)."""
+        if self._relaxed is not None:
+            return self._relaxed[index]
+        done = self._relaxed_some.get(index)
+        if done is None:
+            done = self._relaxed_some[index] = relaxed_header(*self.headers[index])
+        return done
 
     def fields(self, name: bytes) -> list[Header]:
         """Header fields named ``name`` (lowercase), top first."""
@@ -279,8 +365,7 @@ class SignedMessage:
         total = 0
         self.body_passes += 1
         if self._crlf_only is None:  # checked once for every canonicalization of the body
-            start = self.body_start
-            self._crlf_only = self.raw.count(b"\n", start) == self.raw.count(_CRLF, start)
+            self._crlf_only = crlf_only(self.raw, self.body_start)
         pieces = canonical_body(
             self.raw, self.body_start, canon == "relaxed", crlf_only=self._crlf_only
         )
@@ -312,12 +397,29 @@ def select_headers(headers: list[Header], names: list[bytes]) -> list[Header]:
     return out
 
 
+def select_indices(lowered: list[bytes], names: list[bytes]) -> list[int]:
+    """:func:`select_headers` by index, over the fields' lowercased names (``msg.names``)."""
+    where: dict[bytes, list[int]] = {}
+    for index, name in enumerate(lowered):
+        where.setdefault(name, []).append(index)
+    out: list[int] = []
+    for name in names:
+        left = where.get(name)
+        if left:
+            out.append(left.pop())
+    return out
+
+
 def header_hash(
     msg: SignedMessage, relaxed: bool, hash_name: str, names: list[bytes], signature: Header
 ) -> bytes:
     """The hash over the fields ``names`` selects, then ``signature`` (its b= value removed)."""
-    source = msg.relaxed_headers if relaxed else msg.headers
-    return hash_fields(select_headers(source, names), relaxed, hash_name, signature)
+    chosen = select_indices(msg.names, names)
+    if relaxed:  # only the chosen fields are put in relaxed form (each once per message)
+        fields = [msg.relaxed_field(index) for index in chosen]
+    else:
+        fields = [msg.headers[index] for index in chosen]
+    return hash_fields(fields, relaxed, hash_name, signature)
 
 
 def hash_fields(fields: list[Header], relaxed: bool, hash_name: str, signature: Header) -> bytes:
@@ -325,7 +427,7 @@ def hash_fields(fields: list[Header], relaxed: bool, hash_name: str, signature: 
 
     The signature field is hashed last and without its trailing CRLF (RFC 6376 §3.7).
     """
-    hasher = hashlib.new(hash_name)
+    hasher = new_hash(hash_name)
     for name, value in fields:
         hasher.update(name + b":" + value)
     name, value = relaxed_header(*signature) if relaxed else signature

@@ -69,15 +69,14 @@ def _parse_cached(raw: bytes) -> TagList | str:
 def _parse(raw: bytes) -> TagList:
     tags: dict[bytes, bytes] = {}
     spans: dict[bytes, tuple[int, int]] = {}
-    pos, end = 0, len(raw)
-    while pos <= end:
-        semi = raw.find(b";", pos)
-        stop = end if semi < 0 else semi
-        spec = raw[pos:stop]
-        if spec.strip(_FWS):
-            equals = spec.find(b"=")
-            if equals < 0:
-                raise TagListError(f"{_show(spec.strip(_FWS))} has no '=' (expected tag=value)")
+    # One split, not a find per spec; past MAX_TAGS + 1 specs the parse has raised already (each
+    # spec before the last is a tag or an error), so the rest is not split.
+    specs = raw.split(b";", MAX_TAGS + 1)
+    last = len(specs) - 1
+    pos = 0
+    for index, spec in enumerate(specs):
+        equals = spec.find(b"=")
+        if equals >= 0:
             name = spec[:equals].strip(_FWS)
             if not name or name[0] not in _NAME_FIRST or name.translate(None, _NAME_REST):
                 raise TagListError(f"{_show(name)} is not a valid tag name")
@@ -85,20 +84,23 @@ def _parse(raw: bytes) -> TagList:
                 raise TagListError(f"the tag {name.decode()}= appears more than once")
             value = spec[equals + 1 :]
             start = pos + equals + 1
-            tags[name] = value.strip(_FWS)
-            spans[name] = (start, start + len(value.rstrip(_FWS)))
+            trimmed = value.rstrip(_FWS)
+            tags[name] = trimmed.lstrip(_FWS)
+            spans[name] = (start, start + len(trimmed))
             if len(tags) > MAX_TAGS:
                 raise TagListError(f"more than {MAX_TAGS} tags")
-        elif semi >= 0:
+        elif spec.strip(_FWS):
+            raise TagListError(f"{_show(spec.strip(_FWS))} has no '=' (expected tag=value)")
+        elif index < last:
             raise TagListError("an empty tag-spec before a ';' (only one trailing ';' is allowed)")
-        if semi < 0:
-            break
-        pos = semi + 1
+        pos += len(spec) + 1
     return TagList(tags, spans)
 
 
 def decode_quoted_printable(value: bytes) -> bytes:
     """dkim-quoted-printable (RFC 6376 §2.11): ``=XX`` escapes decoded, FWS dropped."""
+    if b"=" not in value:  # nothing to decode: only the FWS goes (one C-level pass)
+        return value.translate(None, _FWS)
     out = bytearray()
     i, n = 0, len(value)
     while i < n:

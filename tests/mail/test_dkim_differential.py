@@ -325,3 +325,72 @@ def test_arc_agrees_with_dkimpy(seed: int, dns_server: TestDNSServer, resolver: 
 
     expected = {b"pass": "pass", b"fail": "fail", b"none": "none", None: "fail"}[theirs]
     assert ours.cv == expected, (ours.reason, why)
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 1 << 18])
+def test_relaxed_body_with_and_without_runs_to_squeeze(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies mostly without a run of spaces or a space before a line break (the RE2 check lets
+    them through untouched) and with one: the same canonical body as dkimpy's."""
+    monkeypatch.setattr(signedmsg, "CHUNK", chunk)
+    rng = random.Random(chunk + 5)
+    sparse = [b"word", b"x", b" ", b"\r\n", b"a b", b"\t", b"y "]
+    for _ in range(600):
+        body = b"".join(rng.choice(sparse) for _ in range(rng.randrange(0, 30)))
+        raw = b"From: a@b.example\r\n\r\n" + body
+        _, theirs = dkim.rfc822_parse(raw)
+        start = SignedMessage(raw).body_start
+        ours = b"".join(canonical_body(raw, start, True))
+        assert ours == Relaxed.canonicalize_body(theirs), body
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 18])
+def test_crlf_only_matches_the_line_break_counts(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """crlf_only (reversed chunks searched by RE2) says what comparing the counts of LF and CRLF
+    said, bytes that are not UTF-8 before an LF included."""
+    monkeypatch.setattr(signedmsg, "CHUNK", chunk)
+    rng = random.Random(chunk + 11)
+    pieces = [b"a", b"\r", b"\n", b"\r\n", b"\xff", b"\xc3", b"\x80", b"\x00", b" ", b"\r\r\n"]
+    for _ in range(3000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 24)))
+        for start in {0, 1, len(raw) // 2, len(raw)}:
+            if start > len(raw):
+                continue
+            expected = raw.count(b"\n", start) == raw.count(b"\r\n", start)
+            assert signedmsg.crlf_only(raw, start) is expected, (raw, start)
+
+
+@pytest.mark.parametrize("chunk", [2, 5, 1 << 18])
+def test_relaxed_body_of_bytes_that_are_not_utf8(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signedmsg, "CHUNK", chunk)
+    rng = random.Random(chunk + 3)
+    pieces = [b"\xff", b"\xc3\xa9", b"\x80 ", b"  ", b" \r\n", b"\r\n", b"\n", b"x", b"\t", b" "]
+    for _ in range(800):
+        body = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
+        raw = b"From: a@b.example\r\n\r\n" + body
+        _, theirs = dkim.rfc822_parse(raw)
+        start = SignedMessage(raw).body_start
+        for relaxed, algorithm in ((False, Simple), (True, Relaxed)):
+            msg = SignedMessage(raw)
+            ours = b"".join(canonical_body(raw, start, relaxed, crlf_only=msg_crlf(msg)))
+            assert ours == algorithm.canonicalize_body(theirs), (body, relaxed)
+
+
+def msg_crlf(msg: SignedMessage) -> bool:
+    return signedmsg.crlf_only(msg.raw, msg.body_start)
+
+
+def test_hash_constructors_are_those_hashlib_new_gives() -> None:
+    import hashlib
+
+    for name in ("sha256", "sha1", "md5"):
+        for data in (b"", b"abc", bytes(range(256)) * 9):
+            made = signedmsg.new_hash(name)
+            made.update(data)
+            assert made.name == name
+            assert made.digest() == hashlib.new(name, data).digest()

@@ -198,3 +198,16 @@ def test_is_dmarc_record() -> None:
     assert not is_dmarc_record("v=DMARC10; p=none")
     assert not is_dmarc_record(" v=DMARC1")
     assert not is_dmarc_record("v=spf1 -all")
+
+
+def test_cached_record_reading_is_the_reading() -> None:
+    from bot.mail import dmarc_policy
+
+    records = [
+        "v=DMARC1; p=reject",
+        "v=DMARC1; rua=mailto:a@b.example; adkim=x; t=y; pct=50; junk",
+        "v=DMARC1;p=REJECT;sp=none;np=quarantine;aspf=s;psd=n",
+        "v=DMARC1; p=none; p=reject",
+    ]
+    for record in records * 2:
+        assert dmarc_policy._parse_cached(record) == parse_dmarc_record(record)

@@ -224,6 +224,10 @@ def test_inline_forward_markers_found_as_python_finds_them() -> None:
         "forwarded  message",
         "FoRwArDeD mEsSaGe",
         "Original Message",
+        "begin ",
+        "BEGIN FORWARDED MESSAGE",
+        "--",
+        "- --",
     )
     rng = random.Random(5)
     for _ in range(3000):
@@ -240,3 +244,32 @@ def test_patterns_re2_cannot_take_stay_with_python() -> None:
         assert search.found("zz (a)a ab word x_y") is (
             re.search(source, "zz (a)a ab word x_y") is not None
         )
+
+
+def test_inline_marker_shortcuts_on_ascii_text_keep_every_marker() -> None:
+    """The ASCII shortcuts ('---' and ':' looked for first) miss no marker the pattern finds."""
+    from bot.mail.message import _INLINE_MARKERS, has_inline_markers
+
+    rng = random.Random(8)
+    words = (
+        "---",
+        "-",
+        ":",
+        " ",
+        "\n",
+        "\t",
+        "begin forwarded message",
+        "forwarded message",
+        "original message",
+        "begin",
+        "message",
+        "x",
+    )
+    found = 0
+    for _ in range(6000):
+        text = "".join(rng.choice(words) for _ in range(rng.randint(1, 9)))
+        text = "".join(ch.upper() if rng.random() < 0.3 else ch for ch in text)
+        expected = _INLINE_MARKERS.search(text) is not None
+        assert has_inline_markers(text) is expected, text
+        found += expected
+    assert found > 50  # markers are among the texts

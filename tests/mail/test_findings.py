@@ -137,3 +137,16 @@ def test_risk_reason_names_primary_category() -> None:
     assert reasons[0].data["category"] == "mfa_reset"
     assert reasons[0].data["categories"] == ["urgency", "mfa_reset"]
     assert risk_reasons([]) == []
+
+
+def test_named_vendors_cached_per_registry_as_looked_up(registry: Registry) -> None:
+    """The per-registry cache of display-name look-ups answers as the look-up itself, and a new
+    registry (a reload) is looked up afresh."""
+    from bot.mail import findings
+
+    names = ["Northwind Software Support", "CONTOSO billing", "x" * 300, "", "Dana Whitfield"]
+    for name in names * 2:
+        assert named_vendors(name, registry) == findings._named_vendors(name, registry)
+    smaller = Registry([v for v in registry.vendors if v.id != "northwind"])
+    assert named_vendors("Northwind Software Support", smaller) == []
+    assert [v.id for v in named_vendors("Northwind Software Support", registry)] == ["northwind"]

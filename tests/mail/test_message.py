@@ -505,3 +505,30 @@ def test_dkimpy_style_spaced_header_list_is_not_a_hidden_header() -> None:
     )
     msg = parse_message(eml(top=[RECEIVED, signature]))
     assert msg.defects == []
+
+
+def test_blank_input_is_refused_as_before() -> None:
+    """``not data or data.isspace()`` is ``not data.strip()``: ASCII whitespace only."""
+    import pytest
+
+    from bot.errors import InputError
+
+    for data in (b"", b" ", b"\r\n\t\x0b\x0c "):
+        with pytest.raises(InputError):
+            parse_message(data)
+    for byte in range(256):
+        data = bytes([byte]) * 3
+        assert (not data or data.isspace()) is (not data.strip()), byte
+
+
+def test_three_dashes_found_as_the_substring_test_finds_them() -> None:
+    import random
+
+    from bot.mail.message import _has_three_dashes
+
+    rng = random.Random(37)
+    pieces = ("-", "--", "---", "a", " ", "-a", "\u2014", "x" * 40)
+    cases = ["", "-" * 40 + "a---", "-a" * 30 + "---", "-a" * 30]
+    cases += ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40))) for _ in range(8000)]
+    for text in cases:
+        assert _has_three_dashes(text) is ("---" in text), text

@@ -8,6 +8,8 @@ import re
 from email.parser import HeaderParser
 from email.policy import compat32
 
+import pytest
+
 from bot.mail import mime
 from bot.mail.mime import MAX_PARTS, body_text, first_forwarded, iter_parts, split_multipart
 
@@ -109,6 +111,105 @@ def test_part_headers_read_as_the_stdlib_reads_every_field() -> None:
         assert headers.get_content_charset() == reference.get_content_charset(), block
 
 
+def _iter_fields_by_line(block: bytes, max_lines: int) -> list[bytearray]:
+    """The reference: every field of the first ``max_lines`` lines, a line at a time."""
+    cap = mime.MAX_PART_FIELD_BYTES
+    fields: list[bytearray] = []
+    field: bytearray | None = None
+    pos, size = 0, len(block)
+    for _ in range(max_lines):
+        if pos >= size:
+            break
+        nl = block.find(b"\n", pos)
+        end = size if nl < 0 else nl
+        line = block[pos:end].rstrip(b"\r")[:cap]
+        pos = end + 1
+        if line[:1] in (b" ", b"\t") and field is not None:
+            if len(field) < cap:
+                field += b"\r\n" + line[: cap - len(field)]
+            continue
+        if field is not None:
+            fields.append(field)
+        field = bytearray(line)
+    if field is not None:
+        fields.append(field)
+    return fields
+
+
+def _capped_block_by_line(block: bytes, *, top: bool = False) -> bytes:
+    """The reference for ``mime._capped_block``: every field listed, then filtered."""
+    stdlib_line = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+    capped = _iter_fields_by_line(block, mime.MAX_PART_LINES)[: mime.MAX_PART_FIELDS]
+    if any(re.search(rb"\r(?!\n)", f) for f in capped):
+        return b"\r\n".join(bytes(f) for f in capped)
+    kept: list[bytearray] = []
+    for field in _iter_fields_by_line(block, mime.MAX_TOP_LINES if top else mime.MAX_PART_LINES):
+        if not stdlib_line.match(field):
+            break
+        if field[:8].lower() == b"content-":
+            kept.append(field)
+            if len(kept) >= mime.MAX_PART_FIELDS:
+                break
+    return b"\r\n".join(bytes(f) for f in kept)
+
+
+_PIECES = (
+    b"Content-Type: text/plain",
+    b"content-TRANSFER-encoding: base64",
+    b"Content-",
+    b"content",
+    b"X-A: b",
+    b"From ",
+    b"From x",
+    b": v",
+    b"Bad Name: v",
+    b" ",
+    b"\t",
+    b" cont",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\r\r",
+    b"\n ",
+    b"\n\t",
+    b"\r\n ",
+    b"a",
+    b"-",
+    b":",
+    b"\xff",
+)
+
+
+def test_content_fields_match_the_line_by_line_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """content_fields (a field at a time, lone CRs checked on the block) keeps exactly what the
+    line-by-line reading kept, under small caps so that every cap is reached."""
+    rng = random.Random(29)
+    for caps in ((4096, 100, 800, 20_000), (7, 3, 6, 9), (12, 2, 4, 5), (1, 1, 1, 2)):
+        monkeypatch.setattr(mime, "MAX_PART_FIELD_BYTES", caps[0])
+        monkeypatch.setattr(mime, "MAX_PART_FIELDS", caps[1])
+        monkeypatch.setattr(mime, "MAX_PART_LINES", caps[2])
+        monkeypatch.setattr(mime, "MAX_TOP_LINES", caps[3])
+        for _ in range(4000):
+            block = b"".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 30)))
+            for top in (False, True):
+                assert mime._capped_block(block, top=top) == _capped_block_by_line(
+                    block, top=top
+                ), (caps, block)
+
+
+def test_content_fields_of_real_header_blocks() -> None:
+    junk = b"".join(b"X-Relay-%d: hop\r\n continued %d\r\n" % (i, i) for i in range(300))
+    for block in (
+        b"From: a@b.example\r\n" + junk + b"Content-Type: text/plain;\r\n charset=utf-8",
+        junk + b"Content-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\n",
+        b"Content-Type: text/plain\r\nX: " + b"y" * 9000 + b"\r\n\tz" * 30,
+        junk + b"Bad line\r\nContent-Type: text/csv",
+        junk.replace(b"\r\n", b"\n"),
+    ):
+        for top in (False, True):
+            assert mime._capped_block(block, top=top) == _capped_block_by_line(block, top=top)
+
+
 def test_the_content_type_after_a_long_chain_of_fields_is_read() -> None:
     # a mail client shows this body decoded; the content checks must read the same text
     junk = "".join(f"X-Relay-{i}: hop {i}\r\n" for i in range(150))
@@ -145,3 +246,74 @@ def test_delimiters_found_by_their_literal_as_by_the_pattern() -> None:
     for _ in range(30_000):
         body = b"".join(rng.choice(tokens) for _ in range(rng.randint(0, 12)))
         assert list(mime._part_spans(body, "b")) == _part_spans_by_pattern(body, "b"), body
+
+
+def test_part_fields_read_as_the_headers_were_read_each_time() -> None:
+    """PartFields (read once per Content-* block) gives what each reader took from the headers."""
+    rng = random.Random(17)
+    pool = (
+        *_CONTENT,
+        *_OTHER,
+        b'Content-Type: text/plain; charset="=?utf-8?q?x?="',
+        b"Content-Type: text/plain; charset*=utf-8''%E2%82%AC",
+        b'Content-Type: text/plain; charset="' + b";" * 50,
+        b"Content-Disposition: ATTACHMENT ; filename=x",
+        b"Content-Transfer-Encoding:  Quoted-Printable ",
+        b"Content-Type: text/html; charset=ISO-8859-1",
+    )
+    for _ in range(2000):
+        block = b"\r\n".join(rng.choice(pool) for _ in range(rng.randint(0, 6)))
+        headers = mime._headers(block)
+        read = mime.PartFields(headers)
+        try:
+            charset = headers.get_content_charset() or "us-ascii"
+        except Exception:
+            charset = "us-ascii"
+        assert read.charset == charset, block
+        disposition = mime.header_text(headers, "Content-Disposition").split(";")[0]
+        assert read.disposition == disposition.strip().lower(), block
+        encoding = mime.header_text(headers, "Content-Transfer-Encoding").strip().lower()
+        assert read.encoding == encoding, block
+        part = mime.Part(headers, headers.get_content_type(), None, b"")
+        assert part.is_attachment == (disposition.strip().lower() == "attachment"), block
+
+
+def test_content_fields_read_off_the_header_scan_are_those_read_by_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The message's own Content-* fields taken from its header scan (when the scan may be used)
+    are those the capped line-by-line reading gives, under small caps too."""
+    from bot.mail.rawheaders import scan_headers
+
+    rng = random.Random(53)
+    pieces = (
+        b"Content-Type: text/plain",
+        b"content-TRANSFER-encoding: base64",
+        b"Content-Type: multipart/mixed;\r\n boundary=x",
+        b"Content-: v",
+        b"Content: v",
+        b"X-A: b",
+        b"X-Long-Name-Of-Many-Letters: v",
+        b"From x",
+        b"Name : v",
+        b" cont",
+        b"\tcont",
+        b"\r",
+        b"a",
+        b": v",
+    )
+    used = 0
+    for caps in ((4096, 100, 800, 20_000), (9, 2, 5, 6), (24, 3, 800, 20_000)):
+        monkeypatch.setattr(mime, "MAX_PART_FIELD_BYTES", caps[0])
+        monkeypatch.setattr(mime, "MAX_PART_FIELDS", caps[1])
+        monkeypatch.setattr(mime, "MAX_PART_LINES", caps[2])
+        monkeypatch.setattr(mime, "MAX_TOP_LINES", caps[3])
+        for _ in range(3000):
+            ending = rng.choice([b"\r\n", b"\n"])
+            block = ending.join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
+            scan = scan_headers(block)
+            lines = mime.MAX_TOP_LINES
+            used += mime._scanned_content_fields(block, scan, lines) is not None
+            expected = _capped_block_by_line(block, top=True)
+            assert mime._capped_block(block, top=True, scan=scan) == expected, (caps, block)
+    assert used > 1000

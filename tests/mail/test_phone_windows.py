@@ -97,3 +97,31 @@ def test_windowed_scan_agrees_with_whole_text_scan() -> None:
         text = " ".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14)))
         region = rng.choice(("US", "GB"))
         assert find_phone_numbers(text, region) == _whole_text(text, region), repr(text)
+
+
+def test_digit_runs_of_the_stand_in_are_those_of_the_whole_marking() -> None:
+    """Marking only the span between the first and the last digit finds every run that marking
+    the whole stand-in found."""
+    import random
+
+    from bot.mail.content import _DIGIT_MARKS, _digit_runs
+    from bot.mail.fastscan import ascii_stand_in
+
+    def whole(stand_in: bytes) -> list[tuple[int, int]]:
+        marks = stand_in.translate(_DIGIT_MARKS)
+        runs, start = [], marks.find(b"1")
+        while start >= 0:
+            end = marks.find(b"0", start)
+            end = len(marks) if end < 0 else end
+            runs.append((start, end))
+            start = marks.find(b"1", end)
+        return runs
+
+    rng = random.Random(19)
+    pieces = ("a", "0", "9", "12", " ", "-", "\u0663", "x" * 50, "555-0199", "\n", "é")
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        stand_in = ascii_stand_in(text)
+        if stand_in is None:
+            continue
+        assert list(_digit_runs(text, stand_in)) == whole(stand_in), repr(text)

@@ -66,3 +66,104 @@ def test_long_input_is_linear() -> None:
     with pytest.raises(TagListError):
         parse_tag_list(b";" * 200_000)
     assert parse_tag_list(b"a=" + b" " * 200_000 + b"x").tags == {b"a": b"x"}
+
+
+def _decode_quoted_printable_by_byte(value: bytes) -> bytes:
+    """The reference: every byte looked at in turn."""
+    out = bytearray()
+    i, n = 0, len(value)
+    while i < n:
+        c = value[i]
+        if c == 0x3D:
+            pair = value[i + 1 : i + 3]
+            if len(pair) != 2 or not all(h in b"0123456789ABCDEFabcdef" for h in pair):
+                raise TagListError("bad escape")
+            out.append(int(pair, 16))
+            i += 3
+            continue
+        if c not in b" \t\r\n":
+            out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def test_quoted_printable_decoding_matches_the_byte_by_byte_reading() -> None:
+    import random
+
+    rng = random.Random(23)
+    pieces = (b"a", b"@", b" ", b"\t", b"\r\n", b"=40", b"=", b"=Z", b"\xff", b"=4", b"x.y")
+    for _ in range(5000):
+        value = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+        try:
+            expected: bytes | None = _decode_quoted_printable_by_byte(value)
+        except TagListError:
+            expected = None
+        if expected is None:
+            with pytest.raises(TagListError):
+                decode_quoted_printable(value)
+        else:
+            assert decode_quoted_printable(value) == expected, value
+
+
+def _parse_by_find(raw: bytes) -> tuple[dict[bytes, bytes], dict[bytes, tuple[int, int]]]:
+    """The reference: the tag list read a ';' at a time (the parse before)."""
+    fws = b" \t\r\n"
+    first = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    tags: dict[bytes, bytes] = {}
+    spans: dict[bytes, tuple[int, int]] = {}
+    pos, end = 0, len(raw)
+    while pos <= end:
+        semi = raw.find(b";", pos)
+        stop = end if semi < 0 else semi
+        spec = raw[pos:stop]
+        if spec.strip(fws):
+            equals = spec.find(b"=")
+            if equals < 0:
+                raise TagListError(f"{_shown(spec.strip(fws))} has no '=' (expected tag=value)")
+            name = spec[:equals].strip(fws)
+            if not name or name[0] not in first or name.translate(None, first + b"0123456789_"):
+                raise TagListError(f"{_shown(name)} is not a valid tag name")
+            if name in tags:
+                raise TagListError(f"the tag {name.decode()}= appears more than once")
+            value = spec[equals + 1 :]
+            start = pos + equals + 1
+            tags[name] = value.strip(fws)
+            spans[name] = (start, start + len(value.rstrip(fws)))
+            if len(tags) > 64:
+                raise TagListError("more than 64 tags")
+        elif semi >= 0:
+            raise TagListError("an empty tag-spec before a ';' (only one trailing ';' is allowed)")
+        if semi < 0:
+            break
+        pos = semi + 1
+    return tags, spans
+
+
+def _shown(value: bytes, limit: int = 40) -> str:
+    text = value[:limit].decode("ascii", "replace")
+    return repr(text) + ("..." if len(value) > limit else "")
+
+
+def test_tag_lists_read_as_a_spec_at_a_time() -> None:
+    """The parse (one split) gives the tags, spans and errors the ';'-at-a-time reading gave."""
+    import random
+
+    from bot.mail.tagvalue import _parse
+
+    rng = random.Random(43)
+    pieces = (b"a", b"=", b";", b" ", b"\r\n ", b"b", b"1", b"_", b"\t", b"x=y", b"a=1", b"9=")
+    cases = [b";" * 200, b"a=1;" * 70, b"".join(b"t%d=1;" % i for i in range(66)) + b";;"]
+    cases += [
+        b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14))) for _ in range(30000)
+    ]
+    for raw in cases:
+        try:
+            expected: object = _parse_by_find(raw)
+        except TagListError as exc:
+            expected = str(exc)
+        try:
+            parsed = _parse(raw)
+            got: object = (parsed.tags, parsed.spans)
+        except TagListError as exc:
+            got = str(exc)
+        assert got == expected, raw
