@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import dkim
+import pytest
+
 from bot.dns import Resolver
 from bot.mail.dkim import MAX_SIGNATURES, DkimResult, verify_dkim, verify_dkim_async
 from tests.support import mailsign
@@ -256,6 +259,27 @@ def test_length_longer_than_body_is_permerror(
 
     assert got.result == "permerror"
     assert "longer than the body" in got.reason
+
+
+@pytest.mark.parametrize("canonicalize", ["relaxed/relaxed", "simple/relaxed"])
+def test_length_zero_over_an_empty_body_passes_as_dkimpy_says(
+    dns_server: TestDNSServer, resolver: Resolver, canonicalize: str
+) -> None:
+    # a relaxed empty body hashes no bytes at all: l=0 is its whole length, not past its end
+    key = mailsign.rsa_key(2048)
+    mailsign.publish(dns_server, D, "s1", key)
+    raw = mailsign.sign(
+        f"From: a@{D}\r\n\r\n".encode(),
+        domain=D, selector="s1", key=key, canonicalize=canonicalize, headers=["from"],
+        length=True,
+    )  # fmt: skip
+    assert b"l=0" in raw
+    txt = key.txt().encode()
+
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt)
+    got = _only(verify_dkim(raw, resolver))
+    assert got.result == "pass", got.reason
+    assert got.unsigned_body_bytes == 0
 
 
 # key problems
