@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-BOT_USER = "UBOT"
-BOT_ID = "BDESKGUARD"
-TEAM = "T0001"
+from tests.support.slack_api import BOT_ID, BOT_USER, TEAM, channel_history, post_message
+
 HEADER_CAP = 64 * 1024  # bytes of request or response head (both ends are local)
 JOB_ID = re.compile(r"Inbound message `(\d{13}-[0-9a-f]{16})`")
 VERDICT = re.compile(r"deskguard: inbound email ([A-Z]+)|(could not be verified)")
@@ -247,25 +246,9 @@ class LeanSlack:
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM}
         if method == "chat.postMessage":
-            channel = str(data.get("channel"))
-            message = {
-                "type": "message",
-                "ts": ts,
-                "text": data.get("text"),
-                "blocks": data.get("blocks") or [],
-                "bot_id": BOT_ID,
-                "user": BOT_USER,
-            }
-            self.posted.setdefault(channel, []).append({**message, "_at": time.time()})
-            return {"ok": True, "channel": channel, "ts": ts}
+            return post_message(self.posted, data, ts)
         if method == "conversations.history":  # a worker looking for a card it may have posted
-            oldest = float(data.get("oldest") or 0)
-            messages = [
-                {k: v for k, v in m.items() if k != "_at"}
-                for m in self.posted.get(str(data.get("channel")), [])
-                if m["_at"] > oldest
-            ]
-            return {"ok": True, "messages": messages[::-1], "has_more": False}
+            return channel_history(self.posted, data)
         return {"ok": True}
 
 

@@ -31,6 +31,36 @@ BOT_ID = "BDESKGUARD"
 TEAM = "T0001"
 
 
+Posted = dict[str, list[dict[str, Any]]]  # channel -> messages posted, oldest first
+
+
+def post_message(posted: Posted, data: dict[str, Any], ts: str) -> dict[str, Any]:
+    """Record a chat.postMessage as the bot's message ``ts`` in ``posted``; Slack's answer."""
+    channel = str(data.get("channel"))
+    message = {
+        "type": "message",
+        "ts": ts,
+        "text": data.get("text"),
+        "blocks": data.get("blocks") or [],
+        "bot_id": BOT_ID,
+        "user": BOT_USER,
+    }
+    posted.setdefault(channel, []).append({**message, "_at": time.time()})
+    return {"ok": True, "channel": channel, "ts": ts}
+
+
+def channel_history(posted: Posted, data: dict[str, Any]) -> dict[str, Any]:
+    """conversations.history over ``posted``, newest first (a worker looking for its card)."""
+    oldest = float(data.get("oldest") or 0)
+    # our ts values are fixed (1700000000.N): "oldest" compares with the real post time
+    messages = [
+        {k: v for k, v in m.items() if k != "_at"}
+        for m in posted.get(str(data.get("channel")), [])
+        if m["_at"] > oldest
+    ]
+    return {"ok": True, "messages": messages[::-1], "has_more": False}
+
+
 @dataclass
 class Call:
     """One recorded request."""
@@ -227,26 +257,9 @@ class SlackApiRecorder:
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
         if method == "chat.postMessage":
-            channel = str(data.get("channel"))
-            message = {
-                "type": "message",
-                "ts": ts,
-                "text": data.get("text"),
-                "blocks": data.get("blocks") or [],
-                "bot_id": BOT_ID,
-                "user": BOT_USER,
-            }
-            self.posted.setdefault(channel, []).append({**message, "_at": time.time()})
-            return {"ok": True, "channel": channel, "ts": ts}
+            return post_message(self.posted, data, ts)
         if method == "conversations.history":
-            oldest = float(data.get("oldest") or 0)
-            # our ts values are fixed (1700000000.N): "oldest" compares with the real post time
-            messages = [
-                {k: v for k, v in m.items() if k != "_at"}
-                for m in self.posted.get(str(data.get("channel")), [])
-                if m["_at"] > oldest
-            ]
-            return {"ok": True, "messages": messages[::-1], "has_more": False}
+            return channel_history(self.posted, data)
         if method == "chat.update":
             return {"ok": True, "channel": data.get("channel"), "ts": ts}
         if method == "chat.postEphemeral":
