@@ -320,7 +320,7 @@ def _finish(
         raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     if opened is None:
         match = _FIELD.match(raw)
-        if match is None:  # pragma: no cover - callers only pass lines that matched
+        if match is None:  # an indented first line that does not read 'Name: value'
             return
         name_bytes, spaced, colon = match.group(1), match.group(2), match.end()
     else:
